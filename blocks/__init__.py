@@ -1,0 +1,16 @@
+"""Reelflow's Prefect blocks: configuration and credentials only.
+
+Registered with ``prefect block register -m blocks`` (``reelflow setup`` does it for you).
+"""
+
+from blocks.channel import Channel
+from blocks.notion import NotionBoard
+from blocks.providers import ElevenLabsCredentials, GeminiCredentials, KlingCredentials
+
+__all__ = [
+    "Channel",
+    "ElevenLabsCredentials",
+    "GeminiCredentials",
+    "KlingCredentials",
+    "NotionBoard",
+]

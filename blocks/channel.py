@@ -1,0 +1,54 @@
+"""A YouTube channel's configuration: where its videos go, which providers make them, what
+they may cost, and which board mirrors them. Credentials live in their own blocks."""
+
+from __future__ import annotations
+
+from prefect.blocks.core import Block
+from pydantic import Field
+
+
+class Channel(Block):
+    """A channel: its output folder, providers, credentials, board, limits and budget.
+
+    Two channels share nothing: each has its own output folder, credential blocks and board.
+    """
+
+    _block_type_name = "Reelflow Channel"
+    _block_type_slug = "reelflow-channel"
+    _description = "A Reelflow channel: outputs, providers, credentials, Notion board, budget."
+
+    output_root: str | None = Field(
+        default=None,
+        description="Videos go to <output_root>/<channel>/<project>/; default REELFLOW_OUTPUT_DIR.",
+    )
+    providers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Provider per step, e.g. {"assets": "gemini", "video": "kling"}; '
+        'steps not named use "local".',
+    )
+    models: dict[str, str] = Field(
+        default_factory=dict, description="Model per step, where the provider has several."
+    )
+    base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Base URL per provider (proxies, regions, tests), e.g. {"kling": "https://…"}.',
+    )
+    gemini_credentials: str | None = Field(
+        default=None, description="Name of a GeminiCredentials block."
+    )
+    kling_credentials: str | None = Field(
+        default=None, description="Name of a KlingCredentials block."
+    )
+    elevenlabs_credentials: str | None = Field(
+        default=None, description="Name of an ElevenLabsCredentials block."
+    )
+    notion_board: str | None = Field(default=None, description="Name of a NotionBoard block.")
+    max_concurrent_videos: int = Field(
+        default=1, ge=1, description="Videos of this channel produced at once."
+    )
+    step_concurrency: dict[str, int] = Field(
+        default_factory=dict, description="Items of a step run at once, per step."
+    )
+    budget_usd: float | None = Field(
+        default=None, ge=0, description="Spending cap per video, overridable per run."
+    )

@@ -1,0 +1,266 @@
+"""``reelflow run``, ``demo``, ``status`` and ``videos``: producing videos and watching them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli.common import fail, print_json, run
+from flows.cli.progress import StepBars
+from flows.core import videos
+from flows.core.manifest import Manifest, load_manifest
+from flows.core.settings import PROJECT_ROOT, get_settings
+from flows.core.steps import STEPS
+from flows.core.store import session_scope
+
+app = typer.Typer(no_args_is_help=True, help="Videos in the database.")
+
+DEMO = PROJECT_ROOT / "examples" / "documentary.yaml"
+
+Approve = Annotated[bool, typer.Option("--approve", help="Approve at the review gate.")]
+Reject = Annotated[
+    str | None, typer.Option("--reject", metavar="REASON", help="Reject at the review gate.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")]
+
+
+def run_command(
+    manifest: Annotated[Path, typer.Argument(help="The plan, YAML or JSON.", exists=True)],
+    channel: Annotated[str | None, typer.Option(help="Channel; default the plan's.")] = None,
+    budget: Annotated[
+        float | None, typer.Option(min=0, help="This video's budget in USD; default the channel's.")
+    ] = None,
+    approve: Approve = False,
+    reject: Reject = None,
+    reviewer: Annotated[str | None, typer.Option(help="Your name, for the record.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Produce a video from a plan, then review it (a re-run resumes where it stopped)."""
+    _produce(manifest, channel, approve, reject, reviewer, verbose, budget)
+
+
+def demo_command(
+    approve: Approve = False,
+    reject: Reject = None,
+    verbose: Verbose = False,
+) -> None:
+    """Produce the documentary demo (13 scenes, 72 s, 1280x720) on local providers."""
+    _produce(DEMO, None, approve, reject, "demo", verbose)
+
+
+def _produce(
+    path: Path,
+    channel: str | None,
+    approve: bool,
+    reject: str | None,
+    reviewer: str | None,
+    verbose: bool,
+    budget: float | None = None,
+) -> None:
+    if approve and reject is not None:
+        fail("choose --approve or --reject REASON, not both")
+    if not approve and reject is None and not sys.stdin.isatty():
+        fail(
+            "the review gate needs an answer and there is no terminal to ask: "
+            "pass --approve or --reject REASON"
+        )
+    plan = run(_load(path))
+    from flows.review import ReviewDecision
+
+    preset = None
+    if approve or reject is not None:
+        preset = ReviewDecision(
+            decision="approve" if approve else "reject", reason=reject, reviewer=reviewer
+        )
+    result = run(_watch(plan, path, channel, preset, reviewer, verbose, budget))
+    decision = result.get("decision") or {}
+    typer.echo(f"\nvideo {result['video_id']}: {result['output']}")
+    typer.echo(f"subtitles: {result['subtitles']}")
+    typer.echo(f"cost: ${result['cost_usd']:.2f}; review: {decision.get('decision', 'expired')}")
+
+
+async def _load(path: Path) -> Manifest:
+    return load_manifest(path)
+
+
+async def _watch(
+    plan: Manifest,
+    path: Path,
+    channel: str | None,
+    preset: Any,
+    reviewer: str | None,
+    verbose: bool,
+    budget: float | None,
+) -> dict[str, Any]:
+    from flows.pipeline import produce_video
+    from flows.review import answer_when_paused
+
+    if not verbose:
+        _quiet_prefect_console()
+    name = channel or plan.channel or "default"
+    async with session_scope() as session:
+        video = await videos.open_video(
+            session=session,
+            channel=name,
+            manifest=plan,
+            source=str(path),
+            target_s=get_settings().target_seconds,
+        )
+        video_id = video.id
+    typer.echo(f"video {video_id}: {plan.title} ({len(plan.scenes)} scenes, {plan.duration:g} s)")
+    bars = StepBars(video_id)
+    flow = asyncio.create_task(produce_video(video_id=video_id, budget_usd=budget))
+    watchers = [
+        asyncio.create_task(bars.follow()),
+        asyncio.create_task(answer_when_paused(video_id, _decider(preset, reviewer, bars))),
+    ]
+    try:
+        return await flow
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        bars.close()
+
+
+def _decider(preset: Any, reviewer: str | None, bars: StepBars) -> Any:
+    from flows.review import ReviewDecision
+
+    async def decide(video: Any) -> ReviewDecision:
+        if preset is not None:
+            return preset  # type: ignore[no-any-return]
+        bars.close()
+        return await asyncio.to_thread(_ask, video, reviewer)
+
+    return decide
+
+
+def _ask(video: Any, reviewer: str | None) -> Any:
+    from flows.review import ReviewDecision, SceneChange
+
+    typer.echo(f"\nReview video {video.id}: {video.output_path}")
+    answer = typer.prompt("approve, reject or changes?", default="approve").strip().lower()
+    if answer.startswith("r"):
+        reason = typer.prompt("reason")
+        return ReviewDecision(decision="reject", reason=reason, reviewer=reviewer)
+    if answer.startswith("c"):
+        scene = typer.prompt("scene id")
+        field = typer.prompt("field (title, background, foreground, motion, narration, sfx)")
+        text = typer.prompt("new text")
+        change = SceneChange.model_validate({"scene": scene, field.strip(): text})
+        return ReviewDecision(decision="request_changes", changes=[change], reviewer=reviewer)
+    notes = typer.prompt("notes (optional)", default="", show_default=False) or None
+    return ReviewDecision(decision="approve", notes=notes, reviewer=reviewer)
+
+
+def _quiet_prefect_console() -> None:
+    """Prefect's console lines would tear the progress bars; the UI still has every line."""
+    from prefect.logging.handlers import APILogHandler
+
+    from flows.scripts import script_logger
+
+    for logger in (logging.getLogger("prefect"), logging.getLogger(), script_logger()):
+        for handler in logger.handlers:
+            if not isinstance(handler, APILogHandler):
+                handler.setLevel(logging.WARNING)
+
+
+def status_command(
+    video_id: Annotated[int | None, typer.Argument(help="A video; default all recent.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """A video's status, steps, duration and cost (or every recent video's)."""
+    states = run(_states(video_id))
+    if json_output:
+        print_json(states if video_id is None else states[0])
+        return
+    for state in states:
+        _print_state(state)
+
+
+async def _states(video_id: int | None) -> list[dict[str, Any]]:
+    async with session_scope() as session:
+        if video_id is not None:
+            video = await videos.get_video(session=session, video_id=video_id)
+            pairs = [(video, await videos.channel_name(session=session, video=video))]
+        else:
+            pairs = await videos.list_videos(session=session, limit=20)
+        return [await _state(session, video, channel) for video, channel in pairs]
+
+
+async def _state(session: Any, video: Any, channel: str) -> dict[str, Any]:
+    runs = await videos.list_step_runs(session=session, video_id=video.id)
+    latest = {r.step: r for r in runs}
+    return {
+        "video_id": video.id,
+        "channel": channel,
+        "project_id": video.project_id,
+        "title": video.title,
+        "status": video.status,
+        "error": video.error,
+        "flow_run_id": video.flow_run_id,
+        "started_at": video.started_at,
+        "completed_at": video.completed_at,
+        "duration_s": video.duration_s,
+        "over_target": video.over_target,
+        "cost_usd": video.cost_usd,
+        "output": video.output_path,
+        "steps": {
+            step: {
+                "status": latest[step].status,
+                "items_done": latest[step].items_done,
+                "items_total": latest[step].items_total,
+                "items_cached": latest[step].items_cached,
+                "duration_s": latest[step].duration_s,
+                "cost_usd": latest[step].cost_usd,
+            }
+            for step in STEPS
+            if step in latest
+        },
+    }
+
+
+def _print_state(state: dict[str, Any]) -> None:
+    typer.echo(
+        f"video {state['video_id']} [{state['channel']}/{state['project_id']}] {state['title']}"
+    )
+    typer.echo(f"  status: {state['status']}" + (f" ({state['error']})" if state["error"] else ""))
+    for step, info in state["steps"].items():
+        duration = f"{info['duration_s']:.1f} s" if info["duration_s"] is not None else "…"
+        typer.echo(
+            f"  {step:11} {info['status']:10} {info['items_done']}/{info['items_total']} "
+            f"(cached {info['items_cached']})  {duration:>9}  ${info['cost_usd']:.2f}"
+        )
+    if state["duration_s"] is not None:
+        flag = "  OVER TARGET" if state["over_target"] else ""
+        typer.echo(f"  total: {state['duration_s']:.1f} s, ${state['cost_usd']:.2f}{flag}")
+    if state["output"]:
+        typer.echo(f"  output: {state['output']}")
+
+
+@app.command("list")
+def list_videos(
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Recent videos, newest first."""
+
+    async def rows() -> list[Any]:
+        async with session_scope() as session:
+            return await videos.list_videos(
+                session=session, channel=channel, status=status, limit=limit
+            )
+
+    found = run(rows())
+    typer.echo(f"{'ID':>5}  {'CHANNEL':14} {'PROJECT':20} {'STATUS':22} {'COST':>8}  TITLE")
+    for video, channel_name in found:
+        typer.echo(
+            f"{video.id:>5}  {channel_name:14} {video.project_id:20} {video.status:22} "
+            f"${video.cost_usd:>7.2f}  {video.title}"
+        )

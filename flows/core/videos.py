@@ -1,0 +1,446 @@
+"""Videos, their steps and their history. Data functions take ``*, session``.
+
+Every status change bumps the video's ``status_seq`` and appends an event, so anything that
+mirrors the status elsewhere (the Notion board) can tell newer from older.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.core.errors import NotFoundError
+from flows.core.manifest import Manifest
+from flows.core.models import Channel, NotionBoardState, StepRun, Video, VideoEvent, utcnow
+from flows.core.settings import get_settings
+
+__all__ = [
+    "FINAL_STATUSES",
+    "attach_run",
+    "begin_step",
+    "claim_notion_lease",
+    "create_video",
+    "find_resumable_video",
+    "find_video_by_page",
+    "finish_step",
+    "get_board_state",
+    "get_or_create_channel",
+    "get_video",
+    "list_events",
+    "list_notion_behind",
+    "list_step_runs",
+    "list_videos",
+    "mark_finished",
+    "mark_notion_create_sent",
+    "mark_notion_error",
+    "mark_notion_synced",
+    "mark_started",
+    "open_video",
+    "record_event",
+    "release_notion_lease",
+    "set_status",
+    "step_progress",
+]
+
+FINAL_STATUSES = frozenset({"approved", "rejected", "review_expired"})
+
+
+async def get_or_create_channel(*, session: AsyncSession, name: str) -> Channel:
+    channel = await session.scalar(select(Channel).where(Channel.name == name))
+    if channel is None:
+        channel = Channel(name=name)
+        session.add(channel)
+        await session.flush()
+    return channel
+
+
+async def create_video(
+    *,
+    session: AsyncSession,
+    channel: str,
+    manifest: Manifest,
+    source: str | None = None,
+    budget_usd: float | None = None,
+    target_s: float | None = None,
+    notion_page_id: str | None = None,
+) -> Video:
+    owner = await get_or_create_channel(session=session, name=channel)
+    video = Video(
+        channel_id=owner.id,
+        project_id=manifest.project_id,
+        title=manifest.title,
+        manifest=manifest.model_dump(mode="json"),
+        manifest_source=source,
+        status="queued",
+        budget_usd=budget_usd if budget_usd is not None else manifest.budget_usd,
+        target_s=target_s if target_s is not None else get_settings().target_seconds,
+        notion_page_id=notion_page_id,
+    )
+    session.add(video)
+    await session.flush()
+    await record_event(session=session, video=video, kind="status", status="queued")
+    return video
+
+
+async def open_video(
+    *,
+    session: AsyncSession,
+    channel: str,
+    manifest: Manifest,
+    source: str | None = None,
+    budget_usd: float | None = None,
+    target_s: float | None = None,
+) -> Video:
+    """Resume the unfinished video of this channel and project, or create one.
+
+    A resumed video takes the new plan; when it differs, the change is recorded.
+    """
+    video = await find_resumable_video(
+        session=session, channel=channel, project_id=manifest.project_id
+    )
+    if video is None:
+        return await create_video(
+            session=session,
+            channel=channel,
+            manifest=manifest,
+            source=source,
+            budget_usd=budget_usd,
+            target_s=target_s,
+        )
+    plan = manifest.model_dump(mode="json")
+    if plan != video.manifest:
+        changed = [
+            new["id"] for new in plan["scenes"] if new not in video.manifest.get("scenes", [])
+        ]
+        video.manifest, video.title = plan, manifest.title
+        await record_event(
+            session=session, video=video, kind="plan_changed", detail={"scenes": changed}
+        )
+    if source is not None:
+        video.manifest_source = source
+    if budget_usd is not None:
+        video.budget_usd = budget_usd
+    return video
+
+
+async def find_resumable_video(
+    *, session: AsyncSession, channel: str, project_id: str
+) -> Video | None:
+    """The newest unfinished video of this channel and project, to resume instead of repeat."""
+    return await session.scalar(
+        select(Video)
+        .join(Channel)
+        .where(
+            Channel.name == channel,
+            Video.project_id == project_id,
+            Video.status.not_in(FINAL_STATUSES),
+        )
+        .order_by(Video.id.desc())
+        .limit(1)
+    )
+
+
+async def get_video(*, session: AsyncSession, video_id: int, lock: bool = False) -> Video:
+    query = select(Video).where(Video.id == video_id)
+    video = await session.scalar(query.with_for_update() if lock else query)
+    if video is None:
+        raise NotFoundError(f"no video {video_id}")
+    return video
+
+
+async def channel_name(*, session: AsyncSession, video: Video) -> str:
+    channel = await session.get(Channel, video.channel_id)
+    return channel.name if channel else "?"
+
+
+async def list_videos(
+    *,
+    session: AsyncSession,
+    channel: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[Video, str]]:
+    """Newest first, with each video's channel name."""
+    query = select(Video, Channel.name).join(Channel).order_by(Video.id.desc())
+    if channel is not None:
+        query = query.where(Channel.name == channel)
+    if status is not None:
+        query = query.where(Video.status == status)
+    rows = await session.execute(query.limit(limit).offset(offset))
+    return [(video, name) for video, name in rows.all()]
+
+
+async def set_status(
+    *,
+    session: AsyncSession,
+    video_id: int,
+    status: str,
+    error: str | None = None,
+    actor: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Video:
+    """Move a video to ``status`` (clearing or setting its error), bump its sequence, log it."""
+    video = await get_video(session=session, video_id=video_id, lock=True)
+    video.status = status
+    video.error = error
+    await record_event(
+        session=session,
+        video=video,
+        kind="status",
+        status=status,
+        actor=actor,
+        detail={**(detail or {}), **({"error": error} if error else {})},
+    )
+    return video
+
+
+async def record_event(
+    *,
+    session: AsyncSession,
+    video: Video,
+    kind: str,
+    status: str | None = None,
+    actor: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> VideoEvent:
+    video.status_seq += 1
+    event = VideoEvent(
+        video_id=video.id,
+        seq=video.status_seq,
+        kind=kind,
+        status=status,
+        actor=actor,
+        detail=detail or {},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def attach_run(*, session: AsyncSession, video_id: int, flow_run_id: str | None) -> Video:
+    """The flow run now working on the video (the one a review resumes)."""
+    video = await get_video(session=session, video_id=video_id)
+    video.flow_run_id = flow_run_id
+    return video
+
+
+async def mark_started(*, session: AsyncSession, video_id: int) -> Video:
+    video = await get_video(session=session, video_id=video_id)
+    video.started_at = video.started_at or utcnow()
+    video.completed_at = None
+    return video
+
+
+async def mark_finished(
+    *, session: AsyncSession, video_id: int, output_path: str | None = None
+) -> Video:
+    """Record the end of the pipeline: end time, duration, and whether it passed its target."""
+    video = await get_video(session=session, video_id=video_id)
+    video.completed_at = utcnow()
+    if output_path is not None:
+        video.output_path = output_path
+    start = video.started_at or video.completed_at
+    video.duration_s = (video.completed_at - start).total_seconds()
+    video.over_target = video.duration_s > video.target_s
+    return video
+
+
+async def begin_step(
+    *, session: AsyncSession, video_id: int, step: str, items_total: int, flow_run_id: str | None
+) -> int:
+    run = StepRun(video_id=video_id, step=step, items_total=items_total, flow_run_id=flow_run_id)
+    session.add(run)
+    await session.flush()
+    await _completion(session, video_id, step, done=0, total=items_total, status="running")
+    return run.id
+
+
+async def step_progress(
+    *, session: AsyncSession, step_run_id: int, items_done: int, items_cached: int, cost_usd: float
+) -> None:
+    """Items finished so far in a running step, on the step run and on its video."""
+    run = await session.get_one(StepRun, step_run_id)
+    run.items_done, run.items_cached, run.cost_usd = items_done, items_cached, cost_usd
+    await _completion(
+        session, run.video_id, run.step, done=items_done, total=run.items_total, status="running"
+    )
+
+
+async def finish_step(
+    *,
+    session: AsyncSession,
+    step_run_id: int,
+    status: str,
+    items_done: int,
+    items_cached: int,
+    cost_usd: float,
+    error: str | None = None,
+) -> StepRun:
+    """Close a step run and add what it spent to its video's cost."""
+    run = await session.get_one(StepRun, step_run_id)
+    now = utcnow()
+    run.status, run.error, run.completed_at = status, error, now
+    run.items_done, run.items_cached, run.cost_usd = items_done, items_cached, cost_usd
+    run.duration_s = (now - _aware(run.started_at)).total_seconds()
+    video = await get_video(session=session, video_id=run.video_id)
+    video.cost_usd = round(video.cost_usd + cost_usd, 6)
+    await _completion(
+        session, run.video_id, run.step, done=items_done, total=run.items_total, status=status
+    )
+    return run
+
+
+async def _completion(
+    session: AsyncSession, video_id: int, step: str, *, done: int, total: int, status: str
+) -> None:
+    video = await get_video(session=session, video_id=video_id)
+    video.step_completion = {
+        **video.step_completion,
+        step: {"done": done, "total": total, "status": status},
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+async def next_review_round(*, session: AsyncSession, video_id: int) -> int:
+    """A decision was applied: the next review of this video is a new round."""
+    video = await get_video(session=session, video_id=video_id, lock=True)
+    video.review_round += 1
+    return video.review_round
+
+
+async def replace_plan(
+    *,
+    session: AsyncSession,
+    video_id: int,
+    manifest: Manifest,
+    actor: str | None,
+    changes: list[dict[str, Any]],
+) -> Video:
+    """Store a plan changed at review, with who asked for what."""
+    video = await get_video(session=session, video_id=video_id, lock=True)
+    video.manifest = manifest.model_dump(mode="json")
+    video.title = manifest.title
+    await record_event(
+        session=session, video=video, kind="changes_requested", actor=actor,
+        detail={"changes": changes, "round": video.review_round},
+    )  # fmt: skip
+    return video
+
+
+async def list_step_runs(*, session: AsyncSession, video_id: int) -> list[StepRun]:
+    query = select(StepRun).where(StepRun.video_id == video_id).order_by(StepRun.id)
+    return list((await session.scalars(query)).all())
+
+
+async def list_events(*, session: AsyncSession, video_id: int) -> list[VideoEvent]:
+    query = select(VideoEvent).where(VideoEvent.video_id == video_id).order_by(VideoEvent.seq)
+    return list((await session.scalars(query)).all())
+
+
+# --- the Notion board's view of a video ---------------------------------------------------
+
+
+async def claim_notion_lease(
+    *, session: AsyncSession, video_id: int, owner: str, seconds: float
+) -> bool:
+    """Take (or renew) the right to write the video's card; False while another sync holds it."""
+    now = utcnow()
+    free = or_(
+        Video.notion_lease.is_(None), Video.notion_lease_until < now, Video.notion_lease == owner
+    )
+    result = await session.execute(
+        update(Video)
+        .where(Video.id == video_id, free)
+        .values(notion_lease=owner, notion_lease_until=now + timedelta(seconds=seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def release_notion_lease(
+    *, session: AsyncSession, video_id: int, owner: str, force: bool = False
+) -> bool:
+    """Give the lease back, unless the board is behind again (then keep it and go on)."""
+    where = [Video.id == video_id, Video.notion_lease == owner]
+    if not force:
+        where.append(Video.notion_synced_seq >= Video.status_seq)
+    result = await session.execute(
+        update(Video)
+        .where(*where)
+        .values(notion_lease=None, notion_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def mark_notion_synced(
+    *, session: AsyncSession, video_id: int, seq: int, page_id: str | None = None
+) -> None:
+    """The card shows the video as of ``seq`` (never moves the mark backwards)."""
+    values: dict[Any, Any] = {
+        Video.notion_synced_seq: case(
+            (Video.notion_synced_seq < seq, seq), else_=Video.notion_synced_seq
+        ),
+        Video.notion_error: None,
+    }
+    if page_id is not None:
+        values[Video.notion_page_id] = page_id
+        values[Video.notion_create_sent_at] = None
+    await session.execute(
+        update(Video).where(Video.id == video_id).values(values)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+
+
+async def mark_notion_create_sent(*, session: AsyncSession, video_id: int) -> None:
+    """A card create is about to go out: until its page id is recorded, look before creating."""
+    await session.execute(
+        update(Video).where(Video.id == video_id).values(notion_create_sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+
+
+async def mark_notion_error(*, session: AsyncSession, video_id: int, message: str) -> None:
+    """A permanent Notion error: per-change syncs stop for this video until reconcile."""
+    await session.execute(
+        update(Video).where(Video.id == video_id).values(notion_error=message)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+
+
+async def find_video_by_page(*, session: AsyncSession, page_id: str) -> Video | None:
+    return await session.scalar(select(Video).where(Video.notion_page_id == page_id))
+
+
+async def list_notion_behind(
+    *, session: AsyncSession, channels: list[str], limit: int = 1000
+) -> list[tuple[Video, str]]:
+    """Videos of these channels whose card is behind their status (oldest first), with
+    their channel's name."""
+    query = (
+        select(Video, Channel.name).join(Channel)
+        .where(Channel.name.in_(channels), Video.notion_synced_seq < Video.status_seq)
+        .order_by(Video.id).limit(limit)
+    )  # fmt: skip
+    return [(video, name) for video, name in (await session.execute(query)).all()]
+
+
+async def get_board_state(*, session: AsyncSession, name: str) -> NotionBoardState:
+    """What we know about a board (a new, empty record the first time)."""
+    state = await session.get(NotionBoardState, name)
+    if state is None:
+        state = NotionBoardState(name=name)
+        session.add(state)
+        await session.flush()
+    return state
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,218 @@
+"""One video's card: written with the video's newest state, by one writer at a time.
+
+``push_card`` takes the video's lease (``videos.notion_lease``, in our database, so it holds
+across processes and workers), then loops: read the video, write its state (creating the
+card the first time, or finding the one a timed-out create made), mark ``notion_synced_seq``,
+and read again. It gives the lease back only when the card shows the newest ``status_seq``
+(a conditional update), so a change made meanwhile, whose own sync found the lease taken and
+returned, is written by the holder. Writes of one card are at least ``WRITE_INTERVAL`` apart:
+whatever changes in between goes out in the next write. The mark only moves forward, so an
+older status never overwrites a newer one.
+
+What Notion answers is recorded: a 429 blocks the board until its Retry-After has passed
+(``notion_boards.blocked_until``: later syncs and reconcile leave it alone until then); a
+permanent error goes to ``videos.notion_error``, logged once, and this video's syncs stop
+until reconcile; a transient one (after the caller's retries) leaves the card behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
+
+from flows.core import videos
+from flows.core.errors import NotionError, ReelflowError, is_transient
+from flows.core.models import Video, utcnow
+from flows.core.notion import BoardConfig, CardState, NotionRateLimited, card_properties
+from flows.core.notion_client import NotionCaller, backoff, query_all
+from flows.core.store import session_scope
+from flows.notion_boards import board_caller, board_source, load_board
+
+__all__ = ["log", "push_card"]
+
+LEASE_SECONDS = 60.0  # longer than one write with its retries can take
+WRITE_INTERVAL = 2.0  # seconds between two writes of one card: what changes meanwhile is merged
+
+
+def log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger, or Reelflow's outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("reelflow.notion")
+
+
+async def push_card(
+    video_id: int, board_name: str, *, stop: threading.Event | None = None,
+    retry_errors: bool = False,
+) -> str:  # fmt: skip
+    """Write the video's newest state to its card until the card is current.
+
+    Returns what happened: "synced", "coalesced" (another sync holds the lease and will
+    write this change), "blocked" (the board asked us to wait), "behind" (gave up on a
+    transient error or was stopped), or "failed" (a permanent error, recorded).
+    """
+    owner = uuid.uuid4().hex
+    async with session_scope() as session:
+        if not await videos.claim_notion_lease(
+            session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
+        ):
+            return "coalesced"
+    try:
+        board = await load_board(board_name)
+    except ReelflowError as exc:
+        error = NotionError(str(exc), status=0, code="no_board", transient=False)
+        return await _failed(video_id, owner, board_name, error)
+    call = board_caller(board, stop)
+    try:
+        return await _push_until_current(video_id, board_name, board, owner, call, retry_errors)
+    finally:
+        await call.aclose()
+
+
+async def _push_until_current(
+    video_id: int, board_name: str, board: BoardConfig, owner: str, call: NotionCaller,
+    retry_errors: bool,
+) -> str:  # fmt: skip
+    written, landed = 0.0, None
+    while True:
+        video, blocked, done = await _next(video_id, board_name, owner, landed)
+        if done is not None:
+            return done
+        if video.notion_error and not retry_errors:
+            return await _give_up(video_id, owner, "failed")
+        if blocked or call.stopped():
+            return await _give_up(video_id, owner, "blocked" if blocked else "behind")
+        pause = written + WRITE_INTERVAL - time.monotonic()
+        if pause > 0:  # changes arriving meanwhile go out together, in one write
+            await asyncio.sleep(pause)
+            landed = None
+            continue
+        try:
+            landed = (video.status_seq, await _write_card(call, board, board_name, video))
+        except NotionError as exc:
+            return await _failed(video_id, owner, board_name, exc)
+        written, retry_errors = time.monotonic(), True  # the video's error is behind us
+
+
+async def _next(
+    video_id: int, board_name: str, owner: str, landed: tuple[int, str] | None
+) -> tuple[Video, bool, str | None]:
+    """Record what was just written, then read the video: (it, board blocked, outcome if done).
+
+    One transaction: the mark, the read, and giving the lease back when the card is current
+    (or renewing it when not).
+    """
+    async with session_scope() as session:
+        if landed is not None:
+            await videos.mark_notion_synced(
+                session=session, video_id=video_id, seq=landed[0], page_id=landed[1]
+            )
+        video = await videos.get_video(session=session, video_id=video_id)
+        state = await videos.get_board_state(session=session, name=board_name)
+        blocked = state.blocked_until is not None and state.blocked_until > utcnow()
+        if video.notion_synced_seq >= video.status_seq:
+            if await videos.release_notion_lease(session=session, video_id=video_id, owner=owner):
+                return video, blocked, "synced"
+            await session.refresh(video)  # a newer status came in after we read it
+        if not await videos.claim_notion_lease(
+            session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
+        ):
+            return video, blocked, "coalesced"  # ours expired and another sync took over
+    return video, blocked, None
+
+
+def _card(video: Video) -> CardState:
+    return CardState(
+        video_id=video.id, seq=video.status_seq, title=video.title, status=video.status,
+        error=video.error, cost_usd=video.cost_usd, duration_s=video.duration_s,
+        output=video.output_path,
+    )  # fmt: skip
+
+
+async def _write_card(call: NotionCaller, board: BoardConfig, board_name: str, video: Video) -> str:
+    """Update the video's card, or make it: once, even when a create's answer is lost."""
+    properties = card_properties(_card(video), board)
+    page_id = video.notion_page_id
+    if page_id is None:
+        source = await board_source(call, board, board_name)
+        return await _create_card(call, board, source, video, properties)
+    await call(lambda c: c.pages.update(page_id, properties=properties))
+    return page_id
+
+
+async def _create_card(
+    call: NotionCaller, board: BoardConfig, source: str, video: Video, properties: dict[str, Any]
+) -> str:
+    """Create the card, never blindly twice: after a create whose answer was lost (a 5xx, a
+    timeout, a crash), look for the card by its video id before creating again."""
+    parent = {"data_source_id": source}
+    unsure = video.notion_create_sent_at is not None
+    attempt = 0
+    while True:
+        if unsure:
+            found = await _find_card(call, board, source, video.id)
+            if found is not None:
+                return found
+        async with session_scope() as session:
+            await videos.mark_notion_create_sent(session=session, video_id=video.id)
+        try:
+            page = await call(
+                lambda c: c.pages.create(parent=parent, properties=properties), retry=False
+            )
+            return str(page["id"])
+        except NotionError as exc:
+            attempt += 1
+            retry = is_transient(exc) and not isinstance(exc, NotionRateLimited)
+            if not retry or not board.video_id_property or attempt >= call.policy.attempts:
+                raise
+            unsure = True
+        await asyncio.sleep(backoff(attempt - 1, call.policy))
+
+
+async def _find_card(
+    call: NotionCaller, board: BoardConfig, source: str, video_id: int
+) -> str | None:
+    """A card already made for this video (a create that timed out may have landed)."""
+    if not board.video_id_property:
+        return None
+    wanted = {"property": board.video_id_property, "number": {"equals": video_id}}
+    rows = await query_all(call, source, filter=wanted, page_size=1)
+    return str(rows[0]["id"]) if rows else None
+
+
+async def _failed(video_id: int, owner: str, board_name: str, error: NotionError) -> str:
+    """Record what Notion said: when the board may be written again, or a permanent error."""
+    if isinstance(error, NotionRateLimited):
+        until = utcnow() + timedelta(seconds=error.retry_after)
+        async with session_scope() as session:
+            state = await videos.get_board_state(session=session, name=board_name)
+            state.blocked_until, state.last_error = until, str(error)
+        log().warning("board %s: rate limited until %s", board_name, until.isoformat())
+        return await _give_up(video_id, owner, "blocked")
+    if is_transient(error):
+        log().info("video %s: board not updated yet: %s", video_id, error)
+        return await _give_up(video_id, owner, "behind")
+    async with session_scope() as session:
+        await videos.mark_notion_error(session=session, video_id=video_id, message=str(error))
+    log().warning(
+        "video %s: the board refused its card: %s (not retried; fix the board, then run "
+        "`reelflow notion reconcile`)", video_id, error,
+    )  # fmt: skip
+    return await _give_up(video_id, owner, "failed")
+
+
+async def _give_up(video_id: int, owner: str, outcome: str) -> str:
+    async with session_scope() as session:
+        await videos.release_notion_lease(
+            session=session, video_id=video_id, owner=owner, force=True
+        )
+    return outcome

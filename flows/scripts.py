@@ -1,0 +1,180 @@
+"""The one Prefect task that runs a script, and a flow to try a script from the UI.
+
+``run_script`` wraps ``flows.core.runner.execute_script``: the script's output streams into
+the task's run log in batched records, the run is recorded in the execution log with the
+flow-run and task-run ids, a Prefect global concurrency limit caps parallel runs across
+workers when one is named (a limit that does not exist is skipped), and Prefect retries
+only transient failures (exit 75, timeouts) when the caller gives it retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.concurrency.asyncio import concurrency
+from prefect.context import TaskRunContext
+from prefect.logging.handlers import APILogHandler
+from prefect.logging.loggers import PrefectLogAdapter
+
+from flows.core.errors import is_transient
+from flows.core.registry import load_registry
+from flows.core.runner import RunContext, ScriptResult, execute_script
+from flows.core.settings import get_settings
+
+__all__ = ["SCRIPT_LOGGER", "retry_if_transient", "run_registered_script", "run_script"]
+
+SCRIPT_LOGGER = "reelflow.scripts"
+FLUSH_AFTER_BYTES = 1024 * 1024
+
+
+def retry_if_transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """``retry_condition_fn``: retry only failures a retry can fix."""
+    error = state.data
+    return isinstance(error, BaseException) and is_transient(error)
+
+
+@task(
+    name="run-script",
+    task_run_name="{name}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retry_condition_fn=retry_if_transient,
+)
+async def run_script(
+    name: str,
+    input: Any = None,
+    args: list[str] | None = None,
+    *,
+    timeout: float | None = None,
+    video_id: int | None = None,
+    label: str | None = None,
+    env: dict[str, str] | None = None,
+    concurrency_limit: str | None = None,
+) -> ScriptResult:
+    """Run the registered script ``name`` with ``input`` as JSON on stdin.
+
+    Args:
+        name: The script's name in the registry.
+        input: Any JSON value, written to the script's stdin.
+        args: Extra command-line arguments (an argument list, never a shell string).
+        timeout: Seconds before the process group is killed; default the registry's.
+        video_id: The video this run works for, recorded in the execution log.
+        label: What this run makes (e.g. ``assets/scene-2/background``), recorded.
+        env: Extra environment variables, e.g. provider keys taken from blocks.
+        concurrency_limit: A Prefect global concurrency limit to hold while running;
+            default the one the registry names, if any.
+    """
+    output = _output_logger()
+    run = TaskRunContext.get()
+    task_run = run.task_run if run else None
+    context = RunContext(
+        video_id=video_id,
+        label=label,
+        flow_run_id=str(task_run.flow_run_id) if task_run and task_run.flow_run_id else None,
+        task_run_id=str(task_run.id) if task_run else None,
+    )
+
+    logged = 0
+
+    def log(stream: str, text: str) -> None:
+        nonlocal logged
+        logged += len(text)
+        output.info("%s %s:\n%s", name, stream, text)
+
+    limit = concurrency_limit or _registry_limit(name)
+    try:
+        async with _holding(limit):
+            return await execute_script(
+                name,
+                input=input,
+                args=args or [],
+                env=env,
+                timeout=timeout,
+                log=log,
+                context=context,
+            )
+    finally:
+        if logged > FLUSH_AFTER_BYTES:  # a chatty run: have all of it in the UI now
+            await APILogHandler.aflush()
+
+
+def _output_logger() -> logging.LoggerAdapter[logging.Logger]:
+    """The run's logger for script output: to the Prefect API, and plain lines on stderr.
+
+    Prefect's console handler renders every record through rich, which costs seconds for a
+    few megabytes of output; script output skips it and is printed as it came.
+    """
+    run_logger = get_run_logger()
+    extra = dict(getattr(run_logger, "extra", None) or {})
+    return PrefectLogAdapter(script_logger(), extra=extra)
+
+
+def script_logger() -> logging.Logger:
+    """The ``reelflow.scripts`` logger, set up once: the Prefect API plus plain stderr."""
+    logger = logging.getLogger(SCRIPT_LOGGER)
+    if not logger.handlers:
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("%(asctime)s | %(message)s", "%H:%M:%S"))
+        logger.addHandler(APILogHandler())
+        logger.addHandler(console)
+    return logger
+
+
+def _registry_limit(name: str) -> str | None:
+    spec = load_registry(get_settings().scripts_dir).scripts.get(name)
+    return spec.concurrency_limit if spec else None
+
+
+@asynccontextmanager
+async def _holding(limit: str | None) -> AsyncIterator[None]:
+    if limit is None:
+        yield
+        return
+    async with concurrency(limit, occupy=1, strict=False):
+        yield
+
+
+@flow(name="run-registered-script", log_prints=True)
+async def run_registered_script(
+    name: str,
+    input: dict[str, Any] | None = None,
+    args: list[str] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Try one registered script with sample input and see its result.
+
+    Args:
+        name: The script's name in scripts/registry.toml.
+        input: Sample input, passed to the script as JSON on stdin.
+        args: Extra command-line arguments.
+        timeout: Seconds before the script is stopped; default the registry's.
+    """
+    result = await run_script(name, input, args, timeout=timeout)
+    summary = {
+        "execution_id": result.execution_id,
+        "exit_code": result.exit_code,
+        "duration_ms": round(result.duration_ms, 1),
+        "output": result.output,
+    }
+    await acreate_markdown_artifact(
+        key="script-" + re.sub(r"[^a-z0-9-]+", "-", name.lower()),
+        markdown=(
+            f"## `{name}` ran in {result.duration_ms:.0f} ms\n\n"
+            f"```json\n{json.dumps(result.output, indent=2)}\n```\n\n"
+            f"**stderr (tail)**\n\n```\n{result.stderr[-2000:]}\n```"
+        ),
+        description=f"Result of a trial run of {name}",
+    )
+    return summary

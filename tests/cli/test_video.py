@@ -1,0 +1,69 @@
+"""``reelflow run``, ``status`` and ``videos list`` on the tiny plan."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli.main import app
+from tests.conftest import PROJECT_ROOT, Configure
+from tests.factories import TINY
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_settings(configure: Configure) -> None:
+    configure(scripts_dir=PROJECT_ROOT / "scripts", retry_delay_seconds="0.05")
+
+
+@pytest.mark.usefixtures("prefect_api", "cli_settings")
+def test_run_approves_and_prints_the_output() -> None:
+    result = runner.invoke(app, ["run", str(TINY), "--channel", "cli", "--approve"])
+    assert result.exit_code == 0, result.output
+    assert "tiny.mp4" in result.stdout and "review: approve" in result.stdout
+    status = json.loads(runner.invoke(app, ["status", "1", "--json"]).stdout)
+    assert status["status"] == "approved" and status["channel"] == "cli"
+    assert status["steps"]["video"] == {
+        "status": "completed", "items_done": 3, "items_total": 3, "items_cached": 0,
+        "duration_s": status["steps"]["video"]["duration_s"], "cost_usd": 0.0,
+    }  # fmt: skip
+    listed = runner.invoke(app, ["videos", "list"]).stdout
+    assert "approved" in listed and "Tiny Test Film" in listed
+    human = runner.invoke(app, ["status", "1"]).stdout
+    assert "status: approved" in human and "assembly" in human
+
+
+@pytest.mark.usefixtures("prefect_api", "cli_settings")
+def test_run_rejects_with_the_reason() -> None:
+    result = runner.invoke(app, ["run", str(TINY), "--reject", "too short"])
+    assert result.exit_code == 0, result.output
+    assert "review: reject" in result.stdout
+    states = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert states[0]["status"] == "rejected" and states[0]["error"] == "too short"
+
+
+@pytest.mark.usefixtures("cli_settings")
+def test_without_an_answer_or_a_terminal_it_says_so_before_starting() -> None:
+    result = runner.invoke(app, ["run", str(TINY)])
+    assert result.exit_code == 1
+    assert "no terminal to ask: pass --approve or --reject REASON" in result.stderr
+    assert json.loads(runner.invoke(app, ["status", "--json"]).stdout) == []
+
+
+@pytest.mark.usefixtures("cli_settings")
+def test_an_invalid_plan_is_named_before_anything_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("duration: 2\n", "duration: zero\n"))
+    result = runner.invoke(app, ["run", str(bad), "--approve"])
+    assert result.exit_code == 1
+    assert "scene 'storm' (#3) duration" in result.stderr
+
+
+@pytest.mark.usefixtures("cli_settings")
+def test_approve_and_reject_together_are_refused() -> None:
+    result = runner.invoke(app, ["run", str(TINY), "--approve", "--reject", "no"])
+    assert result.exit_code == 1
+    assert "not both" in result.stderr

@@ -1,0 +1,144 @@
+"""End to end through a real Prefect server, work pool, deployment and process workers.
+
+Everything is started the way a user would: ``prefect server start`` (on PostgreSQL),
+``prefect work-pool create``, ``prefect deploy --all`` from the project root, ``prefect worker
+start``, then ``reelflow submit`` and ``reelflow review approve``. Everything started is
+stopped by pid at the end. Run alone with ``make test-e2e`` (``pytest -m e2e``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.stack import BIN, POOL, Stack, Unavailable, deployed_stack, kill_tree, submit
+from tests.factories import TINY, scripts_with_faults
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    try:
+        with deployed_stack(tmp_path_factory.mktemp("e2e")) as started:
+            yield started
+    except Unavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+
+
+def _video_of(stack: Stack, flow_run_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
+        if mine and mine[0]["status"] == "awaiting_review":
+            return dict(mine[0])
+        assert time.monotonic() < deadline, f"no video awaiting review for {flow_run_id}"
+        time.sleep(0.5)
+
+
+def _approve_and_finish(stack: Stack, flow_run_id: str) -> dict[str, Any]:
+    suspended = stack.wait_for_state(flow_run_id, {"Suspended"}, timeout=30)
+    assert suspended["state"]["type"] == "PAUSED"
+    video = _video_of(stack, flow_run_id)
+    listed = stack.cli("review", "list", "--json")
+    assert any(r["flow_run_id"] == flow_run_id for r in json.loads(listed.stdout))
+    approved = stack.cli("review", "approve", str(video["video_id"]), "--notes", "ship it")
+    assert approved.returncode == 0, approved.stderr
+    stack.wait_for_state(flow_run_id, {"COMPLETED"}, timeout=120)
+    final = json.loads(stack.cli("status", str(video["video_id"]), "--json").stdout)
+    assert final["status"] == "approved"
+    return dict(final)
+
+
+def test_a_deployed_run_suspends_for_review_and_completes_when_approved(stack: Stack) -> None:
+    worker = stack.start(str(BIN / "prefect"), "worker", "start", "--pool", POOL, log="worker-1")
+    try:
+        flow_run_id = submit(stack, str(TINY), "--channel", "e2e")
+        stack.wait_for_state(flow_run_id, {"Suspended"}, timeout=180)
+        video = _video_of(stack, flow_run_id)
+        asked = stack.cli(
+            "review", "request-changes", str(video["video_id"]),
+            "--change", "storm.narration=At last the rain stops.", "--reviewer", "ada",
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        _wait_at_gate(stack, video["video_id"], decided=1)
+        final = _approve_and_finish(stack, flow_run_id)
+        ran = Counter(label for label, _ in stack.executions(final["video_id"]))
+        assert len(ran) == 18, ran
+        redone = {label for label, n in ran.items() if n == 2}
+        assert redone == {"narration/storm", "assembly/final"}, f"ran: {ran}"
+        assert all(n <= 2 for n in ran.values())
+        assert "At last the rain stops." in Path(final["output"]).with_suffix(".srt").read_text()
+    finally:
+        kill_tree(worker, signal.SIGTERM)
+
+
+def _wait_at_gate(stack: Stack, video_id: int, decided: int, timeout: float = 180) -> None:
+    """Until the video waits for review again, after ``decided`` applied decisions."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT status, review_round FROM videos WHERE id = $1"
+    while (row := stack.query(query, video_id)[0])["review_round"] != decided or (
+        row["status"] != "awaiting_review"
+    ):
+        assert time.monotonic() < deadline, f"video {video_id} is {row['status']}"
+        time.sleep(0.5)
+
+
+def test_a_killed_worker_is_replaced_and_no_finished_item_runs_twice(
+    stack: Stack, tmp_path: Path
+) -> None:
+    scripts = scripts_with_faults(
+        tmp_path, {"generate_video": [{"match": "/storm.mp4", "sleep": 60}]}
+    )
+    env = {**stack.env, "REELFLOW_SCRIPTS_DIR": str(scripts)}
+    first = stack.start(
+        str(BIN / "prefect"), "worker", "start", "--pool", POOL, env=env, log="worker-2"
+    )
+    plan = tmp_path / "killed.yaml"
+    plan.write_text(TINY.read_text().replace("project_id: tiny", "project_id: killed"))
+    flow_run_id = submit(stack, str(plan), "--channel", "e2e")
+    video_id = _wait_mid_clip(stack, flow_run_id)
+    kill_tree(first)  # the worker, its flow run and (through the reaper) the clip's script
+    second = stack.start(
+        str(BIN / "prefect"), "worker", "start", "--pool", POOL,
+        env={**env, "REELFLOW_TEST_SKIP_SLEEP": "1"}, log="worker-3",
+    )  # fmt: skip
+    try:
+        refused = stack.cli("submit", "--video", str(video_id))
+        assert refused.returncode == 1 and "pass --replace" in refused.stderr
+        rerun = submit(stack, "--video", str(video_id), "--replace")
+        stack.wait_for_state(rerun, {"Suspended"}, timeout=180)
+        _approve_and_finish(stack, rerun)
+        rows = stack.executions(video_id)
+        completed = Counter(label for label, status in rows if status == "completed")
+        assert set(completed.values()) == {1}, f"finished items ran twice: {completed}"
+        assert len(completed) == 18
+        assert Counter(label for label, _ in rows)["video/storm"] == 2, (
+            "killed mid-clip, then redone"
+        )
+    finally:
+        kill_tree(second, signal.SIGTERM)
+
+
+def _wait_mid_clip(stack: Stack, flow_run_id: str, timeout: float = 180) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
+        if mine:
+            rows = stack.executions(mine[0]["video_id"])
+            done = {label for label, status in rows if status == "completed"}
+            running = {label for label, status in rows if status == "running"}
+            if {"video/dawn", "video/forest"} <= done and "video/storm" in running:
+                return int(mine[0]["video_id"])
+        assert time.monotonic() < deadline, "the run never reached the clip step"
+        time.sleep(0.5)

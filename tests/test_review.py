@@ -1,0 +1,97 @@
+"""The review gate on local runs: decisions, requested changes, artifacts, expiry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from prefect.client.orchestration import get_client
+from pydantic import ValidationError
+
+from flows.core import videos
+from flows.core.settings import Settings
+from flows.core.store import session_scope
+from flows.review import ReviewDecision, SceneChange
+from tests.conftest import PROJECT_ROOT, Configure
+from tests.factories import produce, runs_by_label, statuses
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+@pytest.fixture
+def review_settings(configure: Configure) -> Settings:
+    return configure(scripts_dir=PROJECT_ROOT / "scripts", retry_delay_seconds="0.05")
+
+
+async def test_requested_changes_redo_only_those_scenes_and_the_assembly(
+    review_settings: Settings,
+) -> None:
+    change = ReviewDecision(
+        decision="request_changes",
+        reviewer="ada",
+        changes=[SceneChange(scene="forest", narration="In the forest, an owl calls at dusk.")],
+    )
+    result = await produce(answers=[change, ReviewDecision(decision="approve", reviewer="ada")])
+    runs = await runs_by_label()
+    twice = {label for label, n in runs.items() if n == 2}
+    assert twice == {"narration/forest", "assembly/final"}
+    assert all(n <= 2 for n in runs.values())
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=result["video_id"])
+        events = await videos.list_events(session=session, video_id=video.id)
+    assert video.status == "approved" and video.review_round == 2
+    assert video.manifest["scenes"][1]["narration"] == "In the forest, an owl calls at dusk."
+    asked = [e for e in events if e.kind == "changes_requested"]
+    assert len(asked) == 1 and asked[0].actor == "ada"
+    assert asked[0].detail["changes"] == [
+        {"scene": "forest", "narration": "In the forest, an owl calls at dusk."}
+    ]
+    assert (await statuses(video.id)).count("awaiting_review") == 2
+    srt = Path(result["subtitles"]).read_text()
+    assert "an owl calls at dusk" in srt
+
+
+async def test_a_change_to_an_unknown_scene_redoes_nothing(review_settings: Settings) -> None:
+    bad = ReviewDecision(
+        decision="request_changes", changes=[SceneChange(scene="nope", narration="x")]
+    )
+    await produce(answers=[bad, ReviewDecision(decision="approve")])
+    assert all(n == 1 for n in (await runs_by_label()).values())
+
+
+async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
+    review_settings: Settings,
+) -> None:
+    result = await produce()
+    sheet = Path(result["output"]).with_name("tiny-contact-sheet.png")
+    with Image.open(sheet) as image:
+        assert image.size[0] == 4 * 320
+    async with get_client() as client:
+        artifacts = {a.key: a for a in await client.read_artifacts()}
+    key = f"video-{result['video_id']}-review"
+    assert "data:image/jpeg;base64," in artifacts[f"{key}-contact-sheet"].data
+    assert "Then the storm arrives." in artifacts[f"{key}-narration"].data
+    assert artifacts[f"{key}-costs"].type == "table"
+    assert "tiny.mp4" in artifacts[f"{key}-video"].data
+    assert "| video | 3/3 |" in artifacts[f"video-{result['video_id']}-summary"].data
+
+
+async def test_a_review_that_times_out_is_marked_expired(review_settings: Settings) -> None:
+    result = await produce(answer=False, review_timeout_hours=2 / 3600)
+    assert result["decision"] is None
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=result["video_id"])
+    assert video.status == "review_expired"
+
+
+def test_a_rejection_without_a_reason_is_refused() -> None:
+    with pytest.raises(ValidationError, match="a rejection needs a reason"):
+        ReviewDecision(decision="reject")
+
+
+def test_requested_changes_must_name_what_changes() -> None:
+    with pytest.raises(ValidationError, match="at least one scene change"):
+        ReviewDecision(decision="request_changes")
+    with pytest.raises(ValidationError, match="must set at least one field"):
+        SceneChange(scene="storm")

@@ -1,0 +1,112 @@
+"""The run_script task and the run-registered-script flow, on a real Prefect API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.context import get_run_context
+
+from flows.core import executions, store
+from flows.core.errors import ScriptFailed
+from flows.core.settings import Settings
+from flows.scripts import run_registered_script, run_script
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+async def _logs(flow_run_id, expect: str, timeout: float = 20) -> list[str]:
+    deadline = time.monotonic() + timeout
+    async with get_client() as client:
+        while True:
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+                limit=200,
+                offset=0,
+            )
+            messages = [log.message for log in logs]
+            if any(expect in m for m in messages) or time.monotonic() > deadline:
+                return messages
+            await asyncio.sleep(0.5)
+
+
+async def test_output_streams_into_the_run_log_in_batched_records(settings: Settings) -> None:
+    @flow
+    async def lines() -> str:
+        await run_script("lines", {"count": 5000})
+        return str(get_run_context().flow_run.id)
+
+    flow_run_id = await lines()
+    messages = await _logs(flow_run_id, "line 4999 ")
+    script_records = [m for m in messages if m.startswith("lines stdout")]
+    assert any("line 4999 " in m for m in script_records)
+    assert len(script_records) <= 10
+
+
+async def test_runs_are_recorded_with_their_flow_and_task_run_ids(settings: Settings) -> None:
+    @flow
+    async def one() -> tuple[str, str]:
+        result = await run_script("echo", {"x": 1}, label="probe")
+        return result.execution_id, str(get_run_context().flow_run.id)
+
+    execution_id, flow_run_id = await one()
+    async with store.session_scope() as session:
+        row = await executions.get_execution(session=session, id=execution_id)
+    assert row.flow_run_id == flow_run_id
+    assert row.task_run_id is not None and row.label == "probe"
+
+
+async def test_transient_failures_are_retried_and_permanent_ones_are_not(
+    settings: Settings, tmp_path: Path
+) -> None:
+    retrying = run_script.with_options(retries=3, retry_delay_seconds=0)
+
+    @flow
+    async def flaky_then_failing() -> dict:
+        ok = await retrying("flaky", {"state_file": str(tmp_path / "state"), "succeed_after": 2})
+        with contextlib.suppress(ScriptFailed):
+            await retrying("fail", {"code": 2})
+        return ok.output
+
+    assert await flaky_then_failing() == {"failures_before_success": 2}
+    async with store.session_scope() as session:
+        assert await executions.count_executions(session=session, script="flaky") == 3
+        assert await executions.count_executions(session=session, script="fail") == 1
+
+
+async def test_a_global_concurrency_limit_caps_parallel_runs(settings: Settings) -> None:
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="test-one-at-a-time", limit=1)
+        )
+
+    @flow
+    async def three(limit: str) -> float:
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(run_script("sleep", args=["0.5"], concurrency_limit=limit) for _ in range(3))
+        )
+        return time.perf_counter() - started
+
+    assert await three("test-one-at-a-time") >= 1.5
+    assert await three("no-such-limit") < 1.4, "a missing limit does not block a local run"
+
+
+async def test_run_registered_script_returns_the_result_and_an_artifact(settings: Settings) -> None:
+    summary = await run_registered_script("echo", {"hello": "ui"}, ["arg"])
+    assert summary["output"]["input"] == {"hello": "ui"}
+    assert summary["exit_code"] == 0
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+    assert any(a.key == "script-echo" and "hello" in (a.data or "") for a in artifacts)
