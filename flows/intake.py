@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.deployments import arun_deployment
 
-from flows.core import videos
+from flows.core import cards, videos
 from flows.core.errors import ManifestError, NotionError, StoreError
 from flows.core.manifest import Manifest, load_manifest
 from flows.core.notion import (
@@ -70,7 +70,7 @@ async def read_queued_cards(board: str, page_size: int = 100) -> list[dict[str, 
 async def take_card(card: dict[str, Any], channel: str, board: str) -> int | None:
     """Create the card's video; None when the card was taken already or has no valid plan."""
     async with session_scope() as session:
-        if await videos.find_video_by_page(session=session, page_id=card["id"]):
+        if await cards.find_video_by_page(session=session, page_id=card["id"]):
             return None
     config = await load_board(board)
     call = board_caller(config)
@@ -143,7 +143,7 @@ async def _create(channel: str, plan: Manifest, source: str, page_id: str) -> in
             return video.id
     except StoreError:
         async with session_scope() as session:
-            if await videos.find_video_by_page(session=session, page_id=page_id):
+            if await cards.find_video_by_page(session=session, page_id=page_id):
                 return None  # the page id is taken: another intake won the card
         raise
 

@@ -23,7 +23,7 @@ from prefect.exceptions import PrefectHTTPStatusError
 
 from blocks import Channel, NotionBoard
 from flows.channels import load_channel_block
-from flows.core import videos
+from flows.core import cards
 from flows.core.errors import NotionError, ReelflowError
 from flows.core.notion import BoardConfig
 from flows.core.notion_client import NotionCaller, data_source_of, open_client
@@ -153,11 +153,11 @@ async def board_source(call: NotionCaller, board: BoardConfig, board_name: str) 
     if board.data_source_id:
         return board.data_source_id
     async with session_scope() as session:
-        state = await videos.get_board_state(session=session, name=board_name)
+        state = await cards.get_board_state(session=session, name=board_name)
         if state.data_source_id and state.database_id == board.database_id:
             return state.data_source_id
     source = await data_source_of(call, board.database_id)
     async with session_scope() as session:
-        state = await videos.get_board_state(session=session, name=board_name)
+        state = await cards.get_board_state(session=session, name=board_name)
         state.database_id, state.data_source_id = board.database_id, source
     return source

@@ -28,7 +28,7 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
-from flows.core import videos
+from flows.core import cards, videos
 from flows.core.errors import NotionError, ReelflowError, is_transient
 from flows.core.models import Video, utcnow
 from flows.core.notion import BoardConfig, CardState, NotionRateLimited, card_properties
@@ -62,7 +62,7 @@ async def push_card(
     """
     owner = uuid.uuid4().hex
     async with session_scope() as session:
-        if not await videos.claim_notion_lease(
+        if not await cards.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         ):
             return "coalesced"
@@ -113,17 +113,17 @@ async def _next(
     """
     async with session_scope() as session:
         if landed is not None:
-            await videos.mark_notion_synced(
+            await cards.mark_notion_synced(
                 session=session, video_id=video_id, seq=landed[0], page_id=landed[1]
             )
         video = await videos.get_video(session=session, video_id=video_id)
-        state = await videos.get_board_state(session=session, name=board_name)
+        state = await cards.get_board_state(session=session, name=board_name)
         blocked = state.blocked_until is not None and state.blocked_until > utcnow()
         if video.notion_synced_seq >= video.status_seq:
-            if await videos.release_notion_lease(session=session, video_id=video_id, owner=owner):
+            if await cards.release_notion_lease(session=session, video_id=video_id, owner=owner):
                 return video, blocked, "synced"
             await session.refresh(video)  # a newer status came in after we read it
-        if not await videos.claim_notion_lease(
+        if not await cards.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         ):
             return video, blocked, "coalesced"  # ours expired and another sync took over
@@ -163,7 +163,7 @@ async def _create_card(
             if found is not None:
                 return found
         async with session_scope() as session:
-            await videos.mark_notion_create_sent(session=session, video_id=video.id)
+            await cards.mark_notion_create_sent(session=session, video_id=video.id)
         try:
             page = await call(
                 lambda c: c.pages.create(parent=parent, properties=properties), retry=False
@@ -194,7 +194,7 @@ async def _failed(video_id: int, owner: str, board_name: str, error: NotionError
     if isinstance(error, NotionRateLimited):
         until = utcnow() + timedelta(seconds=error.retry_after)
         async with session_scope() as session:
-            state = await videos.get_board_state(session=session, name=board_name)
+            state = await cards.get_board_state(session=session, name=board_name)
             state.blocked_until, state.last_error = until, str(error)
         log().warning("board %s: rate limited until %s", board_name, until.isoformat())
         return await _give_up(video_id, owner, "blocked")
@@ -202,7 +202,7 @@ async def _failed(video_id: int, owner: str, board_name: str, error: NotionError
         log().info("video %s: board not updated yet: %s", video_id, error)
         return await _give_up(video_id, owner, "behind")
     async with session_scope() as session:
-        await videos.mark_notion_error(session=session, video_id=video_id, message=str(error))
+        await cards.mark_notion_error(session=session, video_id=video_id, message=str(error))
     log().warning(
         "video %s: the board refused its card: %s (not retried; fix the board, then run "
         "`reelflow notion reconcile`)", video_id, error,
@@ -212,7 +212,7 @@ async def _failed(video_id: int, owner: str, board_name: str, error: NotionError
 
 async def _give_up(video_id: int, owner: str, outcome: str) -> str:
     async with session_scope() as session:
-        await videos.release_notion_lease(
+        await cards.release_notion_lease(
             session=session, video_id=video_id, owner=owner, force=True
         )
     return outcome

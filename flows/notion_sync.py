@@ -32,7 +32,7 @@ from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, PrefectWrappedFuture
 
 from flows.channels import load_channel_block
-from flows.core import videos
+from flows.core import cards, videos
 from flows.core.errors import ReelflowError
 from flows.core.settings import get_settings
 from flows.core.store import session_scope
@@ -178,7 +178,7 @@ async def notion_reconcile(channel: str | None = None, limit: int = 1000) -> dic
     """
     boards = await channel_boards(channel)
     async with session_scope() as session:
-        behind = await videos.list_notion_behind(
+        behind = await cards.list_notion_behind(
             session=session, channels=sorted(boards), limit=limit
         )
     outcomes: Counter[str] = Counter()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.core import videos
+from flows.core import cards, videos
 from flows.core.manifest import load_manifest
 from flows.core.models import utcnow
 from flows.core.settings import Settings
@@ -114,7 +114,7 @@ async def test_a_429_storm_delays_the_board_but_not_the_pipeline(
     assert time.monotonic() - started < 60, "nobody waited out the 90 s Retry-After"
     assert len(fake.seen()) == 1, "one 429, then the board is left alone until it may be written"
     async with session_scope() as session:
-        state = await videos.get_board_state(session=session, name=board_channel.board)
+        state = await cards.get_board_state(session=session, name=board_channel.board)
     assert state.blocked_until is not None
     assert timedelta(seconds=80) < state.blocked_until - utcnow() < timedelta(seconds=91)
     assert await notion_reconcile(channel=board_channel.channel) == {"blocked": 1}
@@ -122,7 +122,7 @@ async def test_a_429_storm_delays_the_board_but_not_the_pipeline(
 
     fake.faults.clear()
     async with session_scope() as session:  # 90 seconds pass
-        state = await videos.get_board_state(session=session, name=board_channel.board)
+        state = await cards.get_board_state(session=session, name=board_channel.board)
         state.blocked_until = utcnow() - timedelta(seconds=1)
     assert await notion_reconcile(channel=board_channel.channel) == {"synced": 1}
     video = await get(result["video_id"])
@@ -182,7 +182,7 @@ async def test_reconcile_pushes_every_video_whose_card_is_behind(
     async with session_scope() as session:  # changes the board never heard of (a crash)
         for video_id in (shown, unseen, refused, elsewhere):
             await videos.set_status(session=session, video_id=video_id, status="approved")
-        await videos.mark_notion_error(session=session, video_id=refused, message="Notion 500")
+        await cards.mark_notion_error(session=session, video_id=refused, message="Notion 500")
     assert await notion_reconcile() == {"synced": 3}
     for video_id in (shown, unseen, refused):
         video = await get(video_id)
@@ -251,21 +251,21 @@ async def test_a_card_whose_create_answer_was_lost_is_found_not_made_twice(
 async def test_one_sync_holds_a_videos_lease_until_its_card_is_current(database_url: str) -> None:
     video_id = await open_video()
     async with session_scope() as session:
-        assert await videos.claim_notion_lease(
+        assert await cards.claim_notion_lease(
             session=session, video_id=video_id, owner="a", seconds=60
         )
-        assert not await videos.claim_notion_lease(
+        assert not await cards.claim_notion_lease(
             session=session, video_id=video_id, owner="b", seconds=60
         )
-        assert not await videos.release_notion_lease(session=session, video_id=video_id, owner="a")
-        await videos.mark_notion_synced(session=session, video_id=video_id, seq=1, page_id="p1")
-        assert await videos.release_notion_lease(session=session, video_id=video_id, owner="a")
-        assert await videos.claim_notion_lease(
+        assert not await cards.release_notion_lease(session=session, video_id=video_id, owner="a")
+        await cards.mark_notion_synced(session=session, video_id=video_id, seq=1, page_id="p1")
+        assert await cards.release_notion_lease(session=session, video_id=video_id, owner="a")
+        assert await cards.claim_notion_lease(
             session=session, video_id=video_id, owner="b", seconds=-1
         )
-        assert await videos.claim_notion_lease(
+        assert await cards.claim_notion_lease(
             session=session, video_id=video_id, owner="c", seconds=60
         ), "an expired lease is taken over"
-        await videos.mark_notion_synced(session=session, video_id=video_id, seq=0)
+        await cards.mark_notion_synced(session=session, video_id=video_id, seq=0)
     video = await get(video_id)
     assert (video.notion_synced_seq, video.notion_page_id, video.notion_lease) == (1, "p1", "c")
