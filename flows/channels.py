@@ -18,7 +18,13 @@ from flows.core.channel import ChannelConfig
 from flows.core.errors import ConfigError
 from flows.core.settings import get_settings
 
-__all__ = ["PROVIDER_ENV", "load_channel_block", "provider_environment", "resolve_channel"]
+__all__ = [
+    "PROVIDER_ENV",
+    "credentials_block_type",
+    "load_channel_block",
+    "provider_environment",
+    "resolve_channel",
+]
 
 # The environment each provider's scripts read (also what a person sets to run one by hand).
 PROVIDER_ENV = {
@@ -40,6 +46,11 @@ _CREDENTIALS: dict[str, tuple[str, Any]] = {
 }
 _TTL = 60.0
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def credentials_block_type(provider: str) -> Any:
+    """The credentials block class of ``provider`` (``GeminiCredentials``, ...)."""
+    return _CREDENTIALS[provider][1]
 
 
 async def load_channel_block(name: str) -> Channel | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from flows.cli import channel, db, estimate, notion, providers, review, script, setup, video
@@ -11,6 +13,27 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Reelflow: narrated videos from a plan, on Prefect.",
 )
+
+
+@app.callback()
+def main() -> None:
+    """Reelflow: narrated videos from a plan, on Prefect."""
+    _quiet_temporary_server()
+
+
+def _quiet_temporary_server() -> None:
+    """Without PREFECT_API_URL, Prefect starts a temporary server on SQLite for the command,
+    whose own log would print tracebacks of "database is locked" answers the client retries
+    anyway, and of its telemetry heartbeat. Keep it to critical errors (set the variables
+    yourself to see more; a server of your own is never touched)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 app.command("run")(video.run_command)
 app.command("demo")(video.demo_command)
 app.command("status")(video.status_command)

@@ -23,7 +23,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from flows.cli.common import run
+from flows.cli.common import fail, run
 from flows.core.errors import ConfigError
 from flows.core.pricing import DEFAULT_MODELS
 from flows.core.redact import Redactor
@@ -163,3 +163,30 @@ def kling_token(access_key: str, secret_key: str, now: float | None = None) -> s
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@app.command("save")
+def save_command(
+    provider: Annotated[str, typer.Argument(help="gemini, kling or elevenlabs.")],
+    block: Annotated[str, typer.Argument(help="The credentials block's name.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing block.")] = False,
+) -> None:
+    """Save a provider's keys, read from their REELFLOW_* environment variables (never from
+    arguments), as a credentials block for `reelflow channel create --credentials`."""
+    from flows.channels import PROVIDER_ENV, credentials_block_type
+
+    names = PROVIDER_ENV.get(provider)
+    if names is None:
+        fail(f"unknown provider {provider!r}: known are {', '.join(PROVIDER_ENV)}")
+    secrets = {field: os.environ.get(var, "").strip() for field, var in names.items()}
+    secrets.pop("base_url", None)
+    missing = [names[field] for field, value in secrets.items() if not value]
+    if missing:
+        fail(f"set {', '.join(missing)} first: keys are read from the environment only")
+    kind = credentials_block_type(provider)
+    try:
+        run(kind(**secrets).asave(block, overwrite=overwrite))
+    except ValueError:
+        fail(f"a {kind.__name__} block {block!r} exists already: pass --overwrite to replace it")
+    variables = ", ".join(names[field] for field in secrets)
+    typer.echo(f"saved {kind.__name__} block {block!r} (from {variables})")

@@ -101,3 +101,36 @@ def test_an_unreachable_provider_is_reported_as_such(
     assert result.exit_code == 1
     assert lines["elevenlabs"][0] == "unreachable" and "ConnectError" in lines["elevenlabs"][1]
     assert lines["gemini"][0] == lines["kling"][0] == "ok"
+
+
+def test_save_stores_keys_from_the_environment_in_a_block_and_never_prints_them(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blocks import KlingCredentials
+
+    monkeypatch.delenv("REELFLOW_KLING_SECRET_KEY", raising=False)
+    monkeypatch.setenv("REELFLOW_KLING_ACCESS_KEY", "AK-save-canary-5")
+    missing = runner.invoke(app, ["providers", "save", "kling", "kling-saved"])
+    assert missing.exit_code == 1
+    assert "set REELFLOW_KLING_SECRET_KEY first" in missing.output
+
+    monkeypatch.setenv("REELFLOW_KLING_SECRET_KEY", "SK-save-canary-6")
+    saved = runner.invoke(app, ["providers", "save", "kling", "kling-saved"])
+    assert saved.exit_code == 0, saved.output
+    assert "saved KlingCredentials block 'kling-saved'" in saved.stdout
+    assert "canary" not in saved.output
+    block = asyncio.run(KlingCredentials.aload("kling-saved"))
+    assert block.access_key.get_secret_value() == "AK-save-canary-5"
+    assert block.secret_key.get_secret_value() == "SK-save-canary-6"
+
+    again = runner.invoke(app, ["providers", "save", "kling", "kling-saved"])
+    assert again.exit_code == 1 and "pass --overwrite" in again.output
+    replaced = runner.invoke(app, ["providers", "save", "kling", "kling-saved", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    asyncio.run(KlingCredentials.adelete("kling-saved"))
+
+
+def test_save_names_an_unknown_provider(settings: Settings) -> None:
+    result = runner.invoke(app, ["providers", "save", "openai", "x"])
+    assert result.exit_code == 1
+    assert "unknown provider 'openai': known are gemini, kling, elevenlabs" in result.output
