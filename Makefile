@@ -19,7 +19,7 @@ demo: install
 
 ## The whole test suite (PostgreSQL tests skip outside CI when the server is down).
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 ## Only the end-to-end deployment test (real server, work pool and worker).
 test-e2e: install

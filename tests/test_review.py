@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from pydantic import ValidationError
 
 from flows.core import videos
@@ -68,7 +69,8 @@ async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
     with Image.open(sheet) as image:
         assert image.size[0] == 4 * 320
     async with get_client() as client:
-        artifacts = {a.key: a for a in await client.read_artifacts()}
+        mine = ArtifactFilter(key=ArtifactFilterKey(like_=f"video-{result['video_id']}-"))
+        artifacts = {a.key: a for a in await client.read_artifacts(artifact_filter=mine)}
     key = f"video-{result['video_id']}-review"
     assert "data:image/jpeg;base64," in artifacts[f"{key}-contact-sheet"].data
     assert "Then the storm arrives." in artifacts[f"{key}-narration"].data
