@@ -24,6 +24,7 @@ __all__ = [
     "load_channel_block",
     "provider_environment",
     "resolve_channel",
+    "secret_variables",
 ]
 
 # The environment each provider's scripts read (also what a person sets to run one by hand).
@@ -51,6 +52,11 @@ _cache: dict[tuple[str, str], tuple[float, Any]] = {}
 def credentials_block_type(provider: str) -> Any:
     """The credentials block class of ``provider`` (``GeminiCredentials``, ...)."""
     return _CREDENTIALS[provider][1]
+
+
+def secret_variables(provider: str) -> dict[str, str]:
+    """``provider``'s credential fields → the environment variables that carry them."""
+    return {field: var for field, var in PROVIDER_ENV[provider].items() if field != "base_url"}
 
 
 async def load_channel_block(name: str) -> Channel | None:
@@ -96,14 +102,12 @@ async def provider_environment(channel: str, provider: str) -> dict[str, str]:
             credentials = await _load(kind, reference)
             if credentials is None:
                 raise ConfigError(f"channel {channel!r}: no {kind.__name__} block {reference!r}")
-            for attribute, variable in names.items():
-                secret = getattr(credentials, attribute, None)
-                if secret is not None:
-                    env[variable] = secret.get_secret_value()
+            for attribute, variable in secret_variables(provider).items():
+                env[variable] = getattr(credentials, attribute).get_secret_value()
         if provider in block.base_urls:
             env[names["base_url"]] = block.base_urls[provider]
     missing = [
-        v for a, v in names.items() if a != "base_url" and not (env.get(v) or os.environ.get(v))
+        v for v in secret_variables(provider).values() if not (env.get(v) or os.environ.get(v))
     ]
     if missing:
         raise ConfigError(

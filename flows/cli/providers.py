@@ -173,20 +173,19 @@ def save_command(
 ) -> None:
     """Save a provider's keys, read from their REELFLOW_* environment variables (never from
     arguments), as a credentials block for `reelflow channel create --credentials`."""
-    from flows.channels import PROVIDER_ENV, credentials_block_type
+    from flows.channels import PROVIDER_ENV, credentials_block_type, secret_variables
 
-    names = PROVIDER_ENV.get(provider)
-    if names is None:
+    if provider not in PROVIDER_ENV:
         fail(f"unknown provider {provider!r}: known are {', '.join(PROVIDER_ENV)}")
-    secrets = {field: os.environ.get(var, "").strip() for field, var in names.items()}
-    secrets.pop("base_url", None)
-    missing = [names[field] for field, value in secrets.items() if not value]
+    variables = secret_variables(provider)
+    secrets = {field: os.environ.get(var, "").strip() for field, var in variables.items()}
+    missing = [variables[field] for field, value in secrets.items() if not value]
     if missing:
         fail(f"set {', '.join(missing)} first: keys are read from the environment only")
     kind = credentials_block_type(provider)
+    credentials = kind(**secrets)
     try:
-        run(kind(**secrets).asave(block, overwrite=overwrite))
-    except ValueError:
+        run(credentials.asave(block, overwrite=overwrite))
+    except ValueError:  # Prefect's answer for a name in use
         fail(f"a {kind.__name__} block {block!r} exists already: pass --overwrite to replace it")
-    variables = ", ".join(names[field] for field in secrets)
-    typer.echo(f"saved {kind.__name__} block {block!r} (from {variables})")
+    typer.echo(f"saved {kind.__name__} block {block!r} (from {', '.join(variables.values())})")
