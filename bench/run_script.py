@@ -7,9 +7,11 @@ Prints one table measured in this run:
   execute_script (with its execution-log writes on SQLite), prefect-shell's
   ShellOperation.run(), a bare Prefect task running subprocess.run, and the run_script task;
   then 50,000 lines streamed: time until the last record is in the Prefect API and peak RSS
-  growth, for raw capture, run_script and prefect-shell.
+  growth, for raw capture, run_script and prefect-shell; then 50 concurrent execute_script
+  runs of `sleep 0.2` against the same 50 run one after another.
 Targets (as ratios): execute_script <= ShellOperation per call; run_script within 2 ms of the
-bare task; 50,000 lines in < 2 s with < 50 MB RSS growth, >= 10x faster than prefect-shell.
+bare task; 50,000 lines in < 2 s with < 50 MB RSS growth, >= 10x faster than prefect-shell;
+50 concurrent runs >= 10x faster than serial (50x is the ceiling).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h
 
 LINES = 50_000
+CONCURRENT, SLEEP = 50, "0.2"
 LINES_SCRIPT = (
     "import sys\nw = sys.stdout.write\n"
     "for i in range({n}):\n    w(f'line {{i}} ' + 'x' * 40 + '\\n')\n"
@@ -39,10 +42,12 @@ def make_scripts(root: Path) -> Path:
     shutil.copy("/bin/true", scripts / "true")
     (scripts / "pass.py").write_text("pass\n")
     (scripts / "lines.py").write_text(LINES_SCRIPT.format(n=LINES))
+    (scripts / "sleep.sh").write_text('sleep "$1"\n')
     (scripts / "registry.toml").write_text(
         '[scripts.true]\nruntime = "binary"\npath = "true"\ntimeout = 30\n'
         '[scripts.pass]\nruntime = "python"\npath = "pass.py"\ntimeout = 30\n'
         '[scripts.lines]\nruntime = "python"\npath = "lines.py"\ntimeout = 120\n'
+        '[scripts.sleep]\nruntime = "shell"\npath = "sleep.sh"\ntimeout = 30\n'
     )
     return scripts
 
@@ -184,6 +189,31 @@ async def _until_last_line_logged(flow_run_id: str, timeout: float = 300) -> Non
     raise TimeoutError("the last line never reached the Prefect API")
 
 
+async def concurrent_runs() -> list[list[str]]:
+    """50 runs of `sleep 0.2` at once, against the same 50 one after another (seconds)."""
+    from flows.core.runner import execute_script
+
+    await execute_script("sleep", args=["0"])  # warm-up: the execution log's database
+    started = time.perf_counter()
+    for _ in range(CONCURRENT):
+        await execute_script("sleep", args=[SLEEP])
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(execute_script("sleep", args=[SLEEP]) for _ in range(CONCURRENT)))
+    concurrent = time.perf_counter() - started
+    speedup = serial / concurrent
+    verdict = "PASS" if speedup >= 10 else "MISS"
+    return [
+        [f"{CONCURRENT} runs one after another", f"{serial:.2f}", "1.0", "baseline"],
+        [
+            f"{CONCURRENT} concurrent runs",
+            f"{concurrent:.2f}",
+            f"{speedup:.1f}",
+            f"{speedup:.1f}x faster than serial (target >= 10, ceiling {CONCURRENT}) {verdict}",
+        ],
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=200)
@@ -196,6 +226,7 @@ def main() -> None:
     with h.prefect_server(root):
         calls = asyncio.run(per_call(scripts, args.repeat))
         lines = asyncio.run(streaming(scripts))
+        overlap = asyncio.run(concurrent_runs())
     print()
     print(
         h.table(
@@ -210,6 +241,14 @@ def main() -> None:
             f"{LINES:,} lines streamed into the Prefect API",
             ["path", "seconds to last record", "peak RSS growth MB", "target"],
             lines,
+        )
+    )
+    print()
+    print(
+        h.table(
+            f"{CONCURRENT} concurrent runs of `sleep {SLEEP}` (execute_script, execution log on)",
+            ["runs", "seconds", "x serial", "target"],
+            overlap,
         )
     )
 

@@ -52,3 +52,26 @@ class Channel(Block):
     budget_usd: float | None = Field(
         default=None, ge=0, description="Spending cap per video, overridable per run."
     )
+    step_retries: dict[str, int] = Field(
+        default_factory=dict,
+        description="Immediate retries of a transiently failing item, per step "
+        '(e.g. {"video": 5}); default 3 for paid steps.',
+    )
+    retry_later: bool = Field(
+        default=True,
+        description="A transient failure that outlives its retries is tried again later "
+        "(retry_scheduled) instead of ending the video.",
+    )
+    retry_base_minutes: float | None = Field(
+        default=None, gt=0,
+        description="First later retry after this long, doubling each time; "
+        "default REELFLOW_RETRY_LATER_BASE_SECONDS (5 minutes).",
+    )  # fmt: skip
+    retry_max_age_hours: float | None = Field(
+        default=None, gt=0,
+        description="Give up once failures have lasted this long; default 24 hours.",
+    )  # fmt: skip
+    max_recoveries: int | None = Field(
+        default=None, ge=0,
+        description="A crashed run's video is started again at most this often; default 3.",
+    )  # fmt: skip

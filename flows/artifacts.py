@@ -13,7 +13,7 @@ from prefect.artifacts import (
     acreate_table_artifact,
 )
 
-from flows.core import videos
+from flows.core import step_runs
 from flows.core.manifest import Manifest
 from flows.core.media import contact_sheet
 from flows.core.models import StepRun, Video
@@ -25,7 +25,7 @@ __all__ = ["publish_review", "publish_summary"]
 
 async def _latest_steps(video_id: int) -> list[StepRun]:
     async with session_scope() as session:
-        runs = await videos.list_step_runs(session=session, video_id=video_id)
+        runs = await step_runs.list_step_runs(session=session, video_id=video_id)
     latest = {run.step: run for run in runs}
     return [latest[step] for step in STEPS if step in latest]
 

@@ -19,14 +19,15 @@ from prefect.filesystems import LocalFileSystem
 from flows.core import videos
 from flows.core.channel import ChannelConfig
 from flows.core.errors import BudgetExceeded, ConfigError, StepError
-from flows.core.pricing import PriceTable, estimate_step, item_cost, load_prices
+from flows.core.manifest import Manifest
+from flows.core.pricing import PriceTable, StepEstimate, estimate_step, item_cost, load_prices
 from flows.core.settings import get_settings
-from flows.core.steps import ERROR_STATUS, Item
+from flows.core.steps import ERROR_STATUS, NOUN, STEPS, Item, VideoPaths, plan_items
 from flows.core.store import session_scope
 from flows.status import change_status
 from flows.steps import is_cached, result_storage
 
-__all__ = ["cached_paid_items", "check_budget"]
+__all__ = ["cached_paid_items", "check_budget", "check_plan_budget", "estimate_remaining"]
 
 STATUS = "budget_exceeded"
 TOLERANCE = 1e-9  # float sums: a budget met exactly is not passed
@@ -43,8 +44,9 @@ async def check_budget(
         cached = await cached_paid_items(items, prices)
         estimate = estimate_step(step, items, prices, cached=cached).cost_usd
     except ConfigError as exc:  # a provider or model without a price: never run it blind
-        await change_status(video_id, ERROR_STATUS[step], error=str(exc))
-        raise StepError(str(exc), step=step, status=ERROR_STATUS[step]) from exc
+        message = f"{NOUN[step]}: {exc}"
+        await change_status(video_id, ERROR_STATUS[step], error=message)
+        raise StepError(message, step=step, status=ERROR_STATUS[step]) from exc
     async with session_scope() as session:
         spent = (await videos.get_video(session=session, video_id=video_id)).cost_usd
     if estimate > 0 and spent + estimate > budget_usd + TOLERANCE:  # free steps always run
@@ -60,6 +62,44 @@ async def check_budget(
             "video %s: %s should cost about $%.4f; $%.4f spent of the $%.2f budget",
             video_id, step, estimate, spent, budget_usd,
         )  # fmt: skip
+
+
+async def estimate_remaining(
+    plan: Manifest, paths: VideoPaths, channel: ChannelConfig, prices: PriceTable | None = None
+) -> list[StepEstimate]:
+    """What each step of ``plan`` would still cost on ``channel`` (cached items are free)."""
+    prices = prices or load_prices()
+    estimates = []
+    for step in STEPS:
+        items = plan_items(plan, step, paths, channel.providers, channel.models)
+        cached = await cached_paid_items(items, prices)
+        estimates.append(estimate_step(step, items, prices, cached=cached))
+    return estimates
+
+
+async def check_plan_budget(
+    video_id: int, plan: Manifest, paths: VideoPaths, channel: ChannelConfig,
+    budget_usd: float | None,
+) -> None:  # fmt: skip
+    """Before the first cent: raise BudgetExceeded (after marking the video) when what is
+    left to make is estimated over the budget. ``check_budget`` still guards every step
+    against estimates that were too low."""
+    if budget_usd is None:
+        return
+    try:
+        estimate = sum(s.cost_usd for s in await estimate_remaining(plan, paths, channel))
+    except ConfigError:  # a missing price: the step's own check names it
+        return
+    async with session_scope() as session:
+        spent = (await videos.get_video(session=session, video_id=video_id)).cost_usd
+    if estimate > 0 and spent + estimate > budget_usd + TOLERANCE:
+        error = BudgetExceeded(step="plan", spent=spent, estimate=estimate, budget=budget_usd)
+        detail = {
+            "step": "plan", "spent_usd": spent, "estimate_usd": round(estimate, 6),
+            "budget_usd": budget_usd, "over_usd": round(spent + estimate - budget_usd, 6),
+        }  # fmt: skip
+        await change_status(video_id, STATUS, error=str(error), detail=detail)
+        raise error
 
 
 async def cached_paid_items(items: list[Item], prices: PriceTable) -> set[str]:

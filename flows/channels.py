@@ -16,6 +16,7 @@ from typing import Any
 from blocks import Channel, ElevenLabsCredentials, GeminiCredentials, KlingCredentials
 from flows.core.channel import ChannelConfig
 from flows.core.errors import ConfigError
+from flows.core.recovery import RetryPolicy
 from flows.core.settings import get_settings
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "load_channel_block",
     "provider_environment",
     "resolve_channel",
+    "retry_policy",
     "secret_variables",
 ]
 
@@ -70,7 +72,7 @@ async def resolve_channel(name: str) -> ChannelConfig:
     settings = get_settings()
     block = await load_channel_block(name)
     if block is None:
-        return ChannelConfig(name=name, output_root=settings.output_dir)
+        return ChannelConfig(name=name, output_root=settings.output_dir, retry=retry_policy(None))
     return ChannelConfig(
         name=name,
         output_root=Path(block.output_root).expanduser().resolve()
@@ -80,7 +82,25 @@ async def resolve_channel(name: str) -> ChannelConfig:
         models=dict(block.models),
         budget_usd=block.budget_usd,
         step_concurrency=dict(block.step_concurrency),
+        step_retries=dict(block.step_retries),
         notion_board=block.notion_board,
+        retry=retry_policy(block),
+    )
+
+
+def retry_policy(block: Channel | None) -> RetryPolicy:
+    """The channel's policy for later retries and recoveries (settings fill the gaps)."""
+    settings = get_settings()
+    base = settings.retry_later_base_seconds
+    age = settings.retry_later_max_age_hours * 3600
+    recoveries = settings.max_recoveries
+    if block is None:
+        return RetryPolicy(base_s=base, max_age_s=age, max_recoveries=recoveries)
+    return RetryPolicy(
+        retry_later=block.retry_later,
+        base_s=block.retry_base_minutes * 60 if block.retry_base_minutes else base,
+        max_age_s=block.retry_max_age_hours * 3600 if block.retry_max_age_hours else age,
+        max_recoveries=recoveries if block.max_recoveries is None else block.max_recoveries,
     )
 
 

@@ -3,28 +3,35 @@
 For every channel with a board (or the one given), the board's data source is queried for
 cards showing the queued option (every page of results), and each card is taken:
 
-1. a card whose page id a video already has was started before: skipped;
-2. its plan comes from the manifest property (a path, or an http(s) URL, to YAML or JSON),
-   or else from the first JSON/YAML code block of the page; a card without a valid plan
-   gets "Manifest Error" and the reason on the board, and nothing starts;
+1. a card whose page id a video already has was put back to "Queued" by a person, once its
+   card showed the video's newest status and a fresh read of the page still shows "Queued"
+   (the video's card lease is held meanwhile, so no sync writes the card). A video that
+   stopped (an error, a budget, a crash, a cancellation, a retry scheduled) goes back to
+   ``queued``, then "processing", and starts again: the same video, whose finished items
+   come back from the cache. A live video (queued, working, at its review) or a final one
+   (approved, rejected, expired) is not started: the card says why and shows the video's
+   status again. A final video stays final: a new card makes a new video;
+2. otherwise its plan comes from the manifest property (a path, or an http(s) URL, to YAML
+   or JSON), or else from the first JSON/YAML code block of the page; a card without a
+   valid plan gets "Manifest Error" and the reason on the board, and nothing starts;
 3. the video is created with the card's page id, which is UNIQUE in the database: of two
-   intakes racing for one card, one creates the video and the other skips the card. The
-   video goes to "processing", and so does its card;
-4. produce_video starts: through ``run_deployment(timeout=0)`` when this intake runs in a
-   deployment, as subflows of this run otherwise.
+   intakes racing for one card, one creates the video and the other skips the card. A plan
+   whose project already has an unfinished video in the channel is refused on the card.
+   The video goes to "processing", and so does its card;
+4. ``start_videos`` starts produce_video: in the channel's work queue of the produce-video
+   deployment when this intake runs in a deployment, as subflows of this run otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
-from prefect.deployments import arun_deployment
 
 from flows.core import cards, videos
 from flows.core.errors import ManifestError, NotionError, StoreError
@@ -35,21 +42,23 @@ from flows.core.notion import (
     manifest_code,
     manifest_from_text,
     manifest_reference,
+    plain_text,
     refusal_properties,
     status_filter,
 )
 from flows.core.notion_client import NotionCaller, list_children, query_all
 from flows.core.settings import get_settings
+from flows.core.statuses import ERRORS, FINAL, INTERRUPTED
 from flows.core.store import session_scope
+from flows.launch import DEPLOYMENT, StartMode, start_videos
 from flows.notion_boards import board_caller, board_source, channel_boards, load_board
-from flows.notion_cards import push_card
-from flows.pipeline import produce_video
+from flows.notion_cards import LEASE_SECONDS, log, push_card
 
 __all__ = ["notion_intake", "read_queued_cards", "take_card"]
 
-DEPLOYMENT = "produce-video/produce-video"
 PLAN_SUFFIXES = (".yaml", ".yml", ".json")
-StartMode = Literal["auto", "deployment", "here"]
+ACTOR = "notion intake"
+STOPPED = ERRORS | INTERRUPTED  # what a card put back to "Queued" starts again
 
 
 @task(name="read-queued-cards", cache_policy=NO_CACHE, persist_result=False)
@@ -68,20 +77,23 @@ async def read_queued_cards(board: str, page_size: int = 100) -> list[dict[str, 
 @task(name="take-card", task_run_name="card-{card[id]}", cache_policy=NO_CACHE,
       persist_result=False)  # fmt: skip
 async def take_card(card: dict[str, Any], channel: str, board: str) -> int | None:
-    """Create the card's video; None when the card was taken already or has no valid plan."""
+    """The id of the card's video to start (new, or re-queued); None when nothing starts."""
     async with session_scope() as session:
-        if await cards.find_video_by_page(session=session, page_id=card["id"]):
-            return None
+        taken = await cards.find_video_by_page(session=session, page_id=card["id"])
+    if taken is not None:
+        return await _requeue(taken.id, card["id"], board)
     config = await load_board(board)
     call = board_caller(config)
     try:
-        plan, source = await _plan_of(call, config, card)
-    except ManifestError as exc:
-        await _refuse(call, config, card, str(exc))
-        return None
+        try:
+            plan, source = await _plan_of(call, config, card)
+            video_id, why = await _create(channel, plan, source, card["id"])
+        except ManifestError as exc:
+            video_id, why = None, str(exc)
+        if why is not None:
+            await _refuse(call, config, card["id"], why)
     finally:
         await call.aclose()
-    video_id = await _create(channel, plan, source, card["id"])
     if video_id is not None:
         await push_card(video_id, board)  # the card shows "Processing"
     return video_id
@@ -120,17 +132,26 @@ async def _fetch(reference: str) -> Manifest:
     return await asyncio.to_thread(load_manifest, path)
 
 
-async def _refuse(call: NotionCaller, board: BoardConfig, card: dict[str, Any], why: str) -> None:
-    get_run_logger().warning("card %s not started: %s", card["id"], why)
+async def _refuse(
+    call: NotionCaller, board: BoardConfig, page_id: str, why: str,
+    status: str = "manifest_error",
+) -> None:  # fmt: skip
+    """Say on the card why it does not start, showing ``status`` (ours) as its option."""
+    log().warning("card %s not started: %s", page_id, why)
     properties = refusal_properties(board, why)
+    kind = board.status_property_type
+    properties[board.status_property] = {kind: {"name": board.option(status)}}
     try:
-        await call(lambda c: c.pages.update(card["id"], properties=properties))
+        await call(lambda c: c.pages.update(page_id, properties=properties))
     except NotionError as exc:  # the card stays queued: the next intake says it again
-        get_run_logger().warning("card %s: could not show the error: %s", card["id"], exc)
+        log().warning("card %s: could not show why: %s", page_id, exc)
 
 
-async def _create(channel: str, plan: Manifest, source: str, page_id: str) -> int | None:
-    """The new video's id, or None when another intake made the card's video first."""
+async def _create(
+    channel: str, plan: Manifest, source: str, page_id: str
+) -> tuple[int | None, str | None]:
+    """(the new video's id, None); (None, why) when the card cannot start; (None, None) when
+    another intake made the card's video first."""
     try:
         async with session_scope() as session:
             video = await videos.create_video(
@@ -138,39 +159,101 @@ async def _create(channel: str, plan: Manifest, source: str, page_id: str) -> in
                 notion_page_id=page_id, target_s=get_settings().target_seconds,
             )  # fmt: skip
             await videos.set_status(
-                session=session, video_id=video.id, status="processing", actor="notion intake"
+                session=session, video_id=video.id, status="processing", actor=ACTOR
             )
-            return video.id
+            return video.id, None
     except StoreError:
         async with session_scope() as session:
             if await cards.find_video_by_page(session=session, page_id=page_id):
-                return None  # the page id is taken: another intake won the card
-        raise
-
-
-async def _start(video_ids: list[int], deployment: str, mode: StartMode) -> dict[int, str]:
-    """Start produce_video for each video; its flow run id, or how it ended here."""
-    if mode == "auto":
-        context = FlowRunContext.get()
-        deployed = bool(context and context.flow_run and context.flow_run.deployment_id)
-        mode = "deployment" if deployed else "here"
-    if mode == "deployment":
-        runs = {}
-        for video_id in video_ids:
-            run = await arun_deployment(
-                name=deployment, parameters={"video_id": video_id}, timeout=0
+                return None, None  # the page id is taken: another intake won the card
+            other = await videos.find_resumable_video(
+                session=session, channel=channel, project_id=plan.project_id
             )
-            runs[video_id] = str(run.id)
-        return runs
-    results = await asyncio.gather(
-        *(produce_video(video_id=video_id) for video_id in video_ids), return_exceptions=True
-    )
-    outcomes = {}
-    for video_id, result in zip(video_ids, results, strict=True):
-        if isinstance(result, BaseException):
-            get_run_logger().warning("video %s failed: %s", video_id, result)
-        outcomes[video_id] = "failed" if isinstance(result, BaseException) else "finished"
-    return outcomes
+        if other is None:
+            raise
+        return None, (
+            f"channel {channel!r} already has an unfinished video of {plan.project_id!r}: "
+            f"video {other.id} ({other.status}): resume or finish it first"
+        )
+
+
+async def _requeue(video_id: int, page_id: str, board: str) -> int | None:
+    """A queued card whose video exists: restart the video if it stopped, or say why not.
+
+    The video's card lease is held throughout: a sync that finds it taken leaves its change
+    to the ``push_card`` at the end, which also shows a restarted video's "Processing".
+    """
+    owner = uuid.uuid4().hex
+    async with session_scope() as session:
+        if not await cards.claim_notion_lease(
+            session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
+        ):
+            return None  # a sync is writing the card: it shows the video's status
+        video = await videos.get_video(session=session, video_id=video_id)
+        current = video.notion_synced_seq >= video.status_seq
+    restarted = False
+    try:
+        if current:  # else our own write of the card is still to come: not a person's doing
+            restarted = await _answer(video_id, page_id, board, owner)
+    finally:
+        async with session_scope() as session:
+            await cards.release_notion_lease(
+                session=session, video_id=video_id, owner=owner, force=True
+            )
+    await push_card(video_id, board)
+    return video_id if restarted else None
+
+
+async def _answer(video_id: int, page_id: str, board: str, owner: str) -> bool:
+    """Whether the video was put back to queued; if not, the card says why."""
+    config = await load_board(board)
+    call = board_caller(config)
+    try:
+        page = await call(lambda c: c.pages.retrieve(page_id))
+        shown = plain_text(page.get("properties", {}).get(config.status_property))
+        if shown != config.option("queued"):
+            return False  # the query's answer was older than our last write of the card
+        status = await _restart(video_id, owner)
+        if status is not None:
+            await _refuse(call, config, page_id, _why_not(video_id, status), status)
+        return status is None
+    finally:
+        await call.aclose()
+
+
+async def _restart(video_id: int, owner: str) -> str | None:
+    """Put a stopped video back to queued, then processing (None); else its status."""
+    async with session_scope() as session:
+        # Renewing the lease writes the video's row first: a concurrent start waits for this
+        # transaction (a row lock on PostgreSQL, the write lock on SQLite), so the status
+        # read next is the latest.
+        await cards.claim_notion_lease(
+            session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
+        )
+        video = await videos.get_video(session=session, video_id=video_id, lock=True)
+        if video.status not in STOPPED:
+            return video.status
+        stopped = video.status
+        await videos.set_status(
+            session=session, video_id=video_id, status="queued", actor=ACTOR,
+            detail={"requeued_from": stopped},
+        )  # fmt: skip
+        await videos.set_status(
+            session=session, video_id=video_id, status="processing", actor=ACTOR
+        )
+    log().info("video %s: re-queued from its card (it was %s)", video_id, stopped)
+    return None
+
+
+def _why_not(video_id: int, status: str) -> str:
+    if status in FINAL:
+        return (
+            f"video {video_id} is finished ({status}) and is not made again: "
+            "a new card makes a new video"
+        )
+    if status == "awaiting_review":
+        return f"video {video_id} is waiting for its review: approve, reject or request changes"
+    return f"video {video_id} is already being produced ({status})"
 
 
 @flow(name="notion-intake")
@@ -186,8 +269,9 @@ async def notion_intake(
         channel: Only this channel's board; default every channel with a board.
         deployment: The produce-video deployment that runs the videos.
         page_size: Cards per query page.
-        start: "deployment" runs each video through the deployment, "here" as subflows of
-            this run; "auto" picks the deployment when this intake runs in one.
+        start: "deployment" runs each video through the deployment, in its channel's work
+            queue; "here" as subflows of this run; "auto" picks the deployment when this
+            intake runs in one.
     """
     started: list[int] = []
     for name, board in (await channel_boards(channel)).items():
@@ -196,7 +280,8 @@ async def notion_intake(
             if video_id is not None:
                 started.append(video_id)
     get_run_logger().info("intake: %d card(s) started: videos %s", len(started), started)
-    return {"started": started, "runs": await _start(started, deployment, start) if started else {}}
+    runs = await start_videos(started, mode=start, deployment=deployment)
+    return {"started": started, "runs": runs}
 
 
 if __name__ == "__main__":

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
+from prefect.states import Failed
 
 from flows.artifacts import publish_review, publish_summary
-from flows.budget import check_budget
+from flows.budget import check_budget, check_plan_budget
 from flows.channels import resolve_channel
 from flows.core import videos
 from flows.core.channel import ChannelConfig
-from flows.core.errors import ConfigError, ManifestError, StepError
+from flows.core.errors import ConfigError, ManifestError, StepError, VideoBusy
 from flows.core.manifest import Manifest, apply_changes, load_manifest, parse_manifest
 from flows.core.media import problems_with_final
 from flows.core.models import Video
@@ -30,19 +32,27 @@ from flows.core.steps import STEPS, VideoPaths, plan_items
 from flows.core.store import session_scope
 from flows.notion_sync import wait_for_syncs
 from flows.review import ReviewDecision, review_gate
+from flows.runs import holding_video, on_cancelled, on_crashed, on_failed
 from flows.status import change_status
 from flows.steps import item_runner, run_step
 
 __all__ = ["produce_video"]
 
 
-@flow(name="produce-video", task_runner=item_runner())
+@flow(
+    name="produce-video",
+    task_runner=item_runner(),
+    on_crashed=[on_crashed],
+    on_cancellation=[on_cancelled],
+    on_failure=[on_failed],
+)
 async def produce_video(
     manifest: str | Manifest | None = None,
     video_id: int | None = None,
     channel: str | None = None,
     budget_usd: float | None = None,
     review_timeout_hours: float = 168.0,
+    allow_partial: bool = False,
 ) -> dict[str, Any]:
     """Turn a video plan into a finished MP4 and stop for a human review.
 
@@ -52,42 +62,57 @@ async def produce_video(
         channel: The channel to produce it for; default the plan's, else "default".
         budget_usd: Spending cap for this video; default the channel's.
         review_timeout_hours: How long the review may take before it expires.
+        allow_partial: Start even when the estimate of what is left to make is over the
+            budget, spending step by step until a step would pass it.
     """
     video, plan, channel_name = await _open(manifest, video_id, channel, budget_usd)
     try:
-        config = await resolve_channel(channel_name)
-        paths = VideoPaths.for_video(config.output_root, channel_name, plan.project_id)
-        final = paths.final(plan.project_id)
-        resumed = video.status == "awaiting_review" and not problems_with_final(
-            final, plan.duration
-        )
-        async with session_scope() as session:
-            video = await videos.attach_run(
-                session=session, video_id=video.id, flow_run_id=_flow_run_id()
+        async with holding_video(video.id, _flow_run_id() or f"local-{uuid4()}"):
+            return await _produce(
+                video, plan, channel_name, budget_usd, review_timeout_hours, allow_partial
             )
-        while True:
-            if not resumed:  # a suspended run resumed at its gate has nothing to redo
-                video = await _make(video, plan, paths, config, budget_usd)
-            decision = await review_gate(
-                video.id,
-                round=video.review_round,
-                timeout_s=int(review_timeout_hours * 3600),
-                description=_review_note(video, final),
-            )
-            if decision is None or decision.decision != "request_changes":
-                return _result(video, final, decision)
-            plan, resumed = await _change_plan(video.id, plan, decision), False
+    except VideoBusy as exc:  # another live run has it: say so in one line, no traceback
+        return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
     finally:
         await wait_for_syncs(video.id)  # let the board catch up, for a few seconds at most
 
 
+async def _produce(
+    video: Video, plan: Manifest, channel_name: str, budget_usd: float | None,
+    review_timeout_hours: float, allow_partial: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Make, review, apply changes and make again, until a decision or the review expires."""
+    config = await resolve_channel(channel_name)
+    paths = VideoPaths.for_video(config.output_root, channel_name, plan.project_id)
+    final = paths.final(plan.project_id)
+    resumed = video.status == "awaiting_review" and not problems_with_final(final, plan.duration)
+    async with session_scope() as session:
+        video = await videos.attach_run(
+            session=session, video_id=video.id, flow_run_id=_flow_run_id()
+        )
+    budget = budget_usd if budget_usd is not None else video.budget_usd or config.budget_usd
+    if not resumed and not allow_partial:
+        await check_plan_budget(video.id, plan, paths, config, budget)
+    while True:
+        if not resumed:  # a suspended run resumed at its gate has nothing to redo
+            video = await _make(video, plan, paths, config, budget)
+        decision = await review_gate(
+            video.id,
+            round=video.review_round,
+            timeout_s=int(review_timeout_hours * 3600),
+            description=_review_note(video, final),
+        )
+        if decision is None or decision.decision != "request_changes":
+            return _result(video, final, decision)
+        plan, resumed = await _change_plan(video.id, plan, decision), False
+
+
 async def _make(
     video: Video, plan: Manifest, paths: VideoPaths, config: ChannelConfig,
-    budget_usd: float | None,
+    budget: float | None,
 ) -> Video:  # fmt: skip
     """The six steps, the final check and the artifacts a reviewer looks at."""
     await _mark_started(video.id)
-    budget = budget_usd if budget_usd is not None else video.budget_usd or config.budget_usd
     for step in STEPS:
         items = plan_items(plan, step, paths, config.providers, config.models)
         await check_budget(video.id, step, items, config, budget)
@@ -95,7 +120,7 @@ async def _make(
     final = paths.final(plan.project_id)
     problems = problems_with_final(final, plan.duration)
     if problems:
-        message = f"{final.name}: " + "; ".join(problems)
+        message = f"assembly: {final.name}: " + "; ".join(problems)
         await change_status(video.id, "assembly_error", error=message)
         raise StepError(message, step="assembly", status="assembly_error")
     finished = await _mark_finished(video.id, final)

@@ -162,7 +162,9 @@ async def answer_when_paused(
 @flow(name="expire-reviews")
 async def expire_reviews() -> list[int]:
     """Mark review_expired every video whose review ended without a decision (a suspended
-    run's timeout passes with no process alive to notice it)."""
+    run's timeout passes with no process alive to notice it). A run that crashed or was
+    cancelled at the gate makes its video ``crashed`` (``recover`` makes it again, from the
+    cache, and brings it back to review) or ``cancelled``."""
     expired = []
     async with session_scope() as session:
         waiting = await videos.list_videos(session=session, status="awaiting_review", limit=1000)
@@ -181,7 +183,15 @@ async def expire_reviews() -> list[int]:
                 and state.state_details.pause_timeout is not None
                 and state.state_details.pause_timeout < datetime.now(UTC)
             )
-            if timed_out or (state is not None and state.is_final()):
-                await change_status(video.id, "review_expired", detail={"flow_run": str(run.id)})
+            detail = {"flow_run": str(run.id)}
+            if state is not None and not timed_out and (state.is_crashed() or state.is_failed()):
+                # e.g. marked Crashed while suspended: make it again (free), then review
+                why = f"its run {run.id} ended {state.name} while waiting for review"
+                await change_status(video.id, "crashed", error=why, detail=detail)
+            elif state is not None and not timed_out and state.is_cancelled():
+                why = f"its run {run.id} was cancelled while waiting for review"
+                await change_status(video.id, "cancelled", error=why, detail=detail)
+            elif timed_out or (state is not None and state.is_final()):
+                await change_status(video.id, "review_expired", detail=detail)
                 expired.append(video.id)
     return expired

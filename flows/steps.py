@@ -20,24 +20,25 @@ from typing import Any, cast
 
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CacheKeyFnPolicy
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
-from prefect.transactions import CommitMode, atransaction
+from prefect.transactions import CommitMode, IsolationLevel, atransaction
 
-from flows.core import videos
+from flows.core import step_runs
 from flows.core.channel import ChannelConfig
 from flows.core.errors import ConfigError, ScriptFailed, ScriptOutputError, StepError
 from flows.core.registry import load_registry
 from flows.core.settings import Settings, get_settings
-from flows.core.steps import ERROR_STATUS, STATUS, Item, ItemResult, cache_key, file_digest
+from flows.core.steps import STATUS, Item, ItemResult, cache_key, file_digest
 from flows.core.store import session_scope, write_later
+from flows.locks import ItemLockManager
 from flows.scripts import retry_if_transient, run_script
-from flows.status import change_status
+from flows.status import change_status, fail_step
 
 __all__ = ["is_cached", "item_runner", "make_item", "result_storage", "run_step"]
 
@@ -50,15 +51,27 @@ def _item_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     return cache_key(item, load_registry(get_settings().scripts_dir).get(item.script))
 
 
+# An item's transaction holds the lock named by its key until its record is committed: a
+# second run (another process or machine) reaching the item meanwhile waits, then takes it
+# from the cache. The lock manager is chosen by REELFLOW_LOCKS_URL (flows/locks.py).
+ITEM_CACHE_POLICY = CacheKeyFnPolicy(cache_key_fn=_item_key).configure(
+    isolation_level=IsolationLevel.SERIALIZABLE, lock_manager=ItemLockManager()
+)
+
+
 @task(
     name="make-item",
     task_run_name="{item.label}",
-    cache_key_fn=_item_key,
+    cache_policy=ITEM_CACHE_POLICY,
     persist_result=True,
     retry_condition_fn=retry_if_transient,
 )
 async def make_item(item: Item, video_id: int, channel: str) -> ItemResult:
     """Make one item (a picture, a clip, a narration…) with its step's script."""
+    storage = LocalFileSystem(basepath=str(get_settings().results_dir))
+    made = await _intact_result(storage, item)
+    if made is not None:  # made by another run while this one waited for the item's lock
+        return made
     args = ["--provider", item.provider, *(["--model", item.model] if item.model else [])]
     env = await channel_env(channel, item.provider)
     try:
@@ -120,7 +133,7 @@ async def run_step(
     run = TaskRunContext.get()
     flow_run_id = str(run.task_run.flow_run_id) if run and run.task_run.flow_run_id else None
     async with session_scope() as session:
-        step_run_id = await videos.begin_step(
+        step_run_id = await step_runs.begin_step(
             session=session,
             video_id=video_id,
             step=step,
@@ -161,15 +174,14 @@ async def run_step(
     # transaction: a failed or killed step keeps every item it finished.
     async with atransaction(commit_mode=CommitMode.EAGER):
         outcomes = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
-    errors = [o for o in outcomes if isinstance(o, BaseException)]
-    if errors:
-        message = _short(errors[0])
+    failed = [(i, o) for i, o in zip(items, outcomes, strict=True) if isinstance(o, BaseException)]
+    if failed:
+        item, error = failed[0]
+        message = f"{item.describe()}: {_short(error)}"
         await progress.finish("failed", error=message)
-        await change_status(video_id, ERROR_STATUS[step], error=message)
-        logger.error(
-            "%s failed: %s (%d of %d items failed)", step, message, len(errors), len(items)
-        )
-        raise StepError(message, step=step, status=ERROR_STATUS[step]) from errors[0]
+        status = await fail_step(video_id, step, error, message, channel.retry)
+        logger.error("%s (%d of %d items failed)", message, len(failed), len(items))
+        raise StepError(message, step=step, status=status) from error
     await progress.finish("completed")
     return [o for o in outcomes if isinstance(o, ItemResult)]
 
@@ -209,15 +221,23 @@ async def is_cached(item: Item, *, storage: LocalFileSystem | None = None) -> bo
 async def _cached_result_intact(storage: LocalFileSystem, item: Item) -> bool:
     """False when a cache record exists but its file is gone or changed (so: recompute)."""
     key = cache_key(item, load_registry(get_settings().scripts_dir).get(item.script))
-    store = ResultStore(result_storage=storage)
-    if not await store.aexists(key):
+    if not await ResultStore(result_storage=storage).aexists(key):
         return True
+    return await _intact_result(storage, item) is not None
+
+
+async def _intact_result(storage: LocalFileSystem, item: Item) -> ItemResult | None:
+    """The item's cached result if its record is there and its file intact, else None."""
+    key = cache_key(item, load_registry(get_settings().scripts_dir).get(item.script))
+    store = ResultStore(result_storage=storage)
     try:
+        if not await store.aexists(key):
+            return None
         record = await store.aread(key)
-    except Exception:  # an unreadable record is as good as none: recompute
-        return False
+    except Exception:  # an unreadable (or half-written) record is as good as none
+        return None
     result = record.result
-    return isinstance(result, ItemResult) and result.is_intact()
+    return result if isinstance(result, ItemResult) and result.is_intact() else None
 
 
 def _short(error: BaseException, limit: int = 300) -> str:
@@ -249,7 +269,7 @@ class _Progress:
         self.cost += 0.0 if cached else result.cost_usd
         done, cached_n, cost = self.done_count, self.cached, self.cost
         await write_later(
-            lambda session: videos.step_progress(
+            lambda session: step_runs.step_progress(
                 session=session,
                 step_run_id=self.step_run_id,
                 items_done=done,
@@ -261,7 +281,7 @@ class _Progress:
 
     async def finish(self, status: str, error: str | None = None) -> None:
         async with session_scope() as session:
-            await videos.finish_step(
+            await step_runs.finish_step(
                 session=session,
                 step_run_id=self.step_run_id,
                 status=status,

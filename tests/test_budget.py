@@ -38,14 +38,14 @@ async def _video(video_id: int) -> videos.Video:
         return await videos.get_video(session=session, video_id=video_id)
 
 
-async def test_a_step_over_budget_stops_before_spending_and_a_higher_budget_resumes_it(
+async def test_allow_partial_stops_before_a_step_over_budget_and_a_higher_budget_resumes(
     paid_settings: Settings, fakes: Fakes, paid_channel: ChannelMaker
 ) -> None:
     from flows.pipeline import produce_video
 
     channel = await paid_channel(budget=0.5)
     with pytest.raises(BudgetExceeded) as stopped:
-        await produce(channel=channel)
+        await produce(channel=channel, flow=functools.partial(produce_video, allow_partial=True))
     async with session_scope() as session:
         video = (await videos.list_videos(session=session))[0][0]
         events = await videos.list_events(session=session, video_id=video.id)

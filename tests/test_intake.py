@@ -18,14 +18,19 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStartTime,
 )
 
+from blocks import Channel
 from flows.core import store, videos
+from flows.core.notion import manifest_from_text
 from flows.core.settings import Settings
 from flows.core.store import session_scope
 from flows.intake import notion_intake, take_card
+from flows.notion_cards import push_card
 from flows.review import ReviewDecision, submit_decision
 from tests.conftest import PROJECT_ROOT, Configure
-from tests.factories import TINY
-from tests.notion.boards import BoardChannel
+from tests.factories import TINY, open_video, runs_by_label, scripts_with_faults, statuses
+from tests.notion.boards import BoardChannel, forget_cached_blocks
+from tests.notion.fake import FakeNotion
+from tests.test_launch import deployed_produce_video
 
 pytest_plugins = ["tests.notion.fixtures"]
 
@@ -150,3 +155,158 @@ async def test_a_card_taken_by_two_intakes_at_the_same_moment_makes_one_video(
     assert sorted(taken, key=str) == [made[0][0].id, None]
     assert made[0][0].status == "processing"
     assert fake.value(card["id"], "Status") == "Processing"
+
+
+# --- cards put back to "Queued" ------------------------------------------------------------
+
+
+def set_by_hand(fake: FakeNotion, page_id: str, option: str) -> None:
+    """A person sets the card's status option in Notion."""
+    fake.pages[page_id]["properties"]["Status"] = {
+        "id": "stat", "type": "status", "status": {"id": "x", "name": option, "color": "default"},
+    }  # fmt: skip
+
+
+async def until_card_current(video_id: int, timeout: float = 30) -> None:
+    """Until the video's card shows its newest status."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with session_scope() as session:
+            video = await videos.get_video(session=session, video_id=video_id)
+        if video.notion_synced_seq >= video.status_seq and video.notion_lease is None:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"video {video_id}'s card is behind"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+def storm_sfx_fails_once(configure: Configure, tmp_path: Path) -> Settings:
+    """The project's scripts, but the storm scene's sound effect fails (permanently) once."""
+    faults = {"generate_sfx": [{"match": "/sfx/storm", "times": 1}]}
+    return configure(scripts_dir=scripts_with_faults(tmp_path, faults), retry_delay_seconds="0.05")
+
+
+async def test_a_failed_video_put_back_to_queued_resumes_and_redoes_only_what_had_failed(
+    storm_sfx_fails_once: Settings, board_channel: BoardChannel, approver: set[int]
+) -> None:
+    fake = board_channel.fake
+    card = fake.add_card("Coast", code=plan_text("coast"))
+    first = await notion_intake(channel=board_channel.channel)
+    [video_id] = first["started"]
+    assert first["runs"] == {video_id: "failed"}
+    await until_card_current(video_id)
+    assert fake.value(card, "Status") == "SFX Error"
+    ran, completed = await runs_by_label(), await runs_by_label("completed")
+    assert completed and "sfx/storm" not in completed
+    set_by_hand(fake, card, "Queued")
+
+    second = await notion_intake(channel=board_channel.channel)
+
+    assert second == {"started": [video_id], "runs": {video_id: "finished"}}
+    async with session_scope() as session:
+        made = await videos.list_videos(session=session)
+        events = await videos.list_events(session=session, video_id=video_id)
+    assert [v.id for v, _ in made] == [video_id], "the same video, no new one"
+    again = await runs_by_label() - ran
+    assert not set(again) & set(completed), f"finished items ran again: {again}"
+    assert again["sfx/storm"] == 1 and again["assembly/final"] == 1
+    moves = await statuses(video_id)
+    assert moves[moves.index("sfx_error") :][:3] == ["sfx_error", "queued", "processing"]
+    assert moves[-1] == "approved" and video_id in approver
+    assert [e.actor for e in events if e.status == "queued"][-1] == "notion intake"
+    await until_card_current(video_id)
+    written = fake.written_statuses(card)
+    assert written[written.index("SFX Error") + 1] == "Processing"
+    assert fake.value(card, "Status") == "Approved" and fake.value(card, "Error") == ""
+
+
+async def video_of_card(channel: BoardChannel, card: str, moves: list[str]) -> int:
+    """A video made from ``card``, moved through ``moves``; its card shows the last one."""
+    plan = manifest_from_text(plan_text("busy"), source="test")
+    async with session_scope() as session:
+        video = await videos.create_video(
+            session=session, channel=channel.channel, manifest=plan, notion_page_id=card
+        )
+        for status in moves:
+            await videos.set_status(session=session, video_id=video.id, status=status)
+        video_id = video.id
+    assert await push_card(video_id, channel.board) == "synced"
+    return video_id
+
+
+@pytest.mark.parametrize(
+    ("moves", "option", "why"),
+    [
+        (["generating_video"], "Generating Video",
+         "video {id} is already being produced (generating_video)"),
+        (["assembling", "awaiting_review"], "Awaiting Review",
+         "video {id} is waiting for its review: approve, reject or request changes"),
+        (["assembling", "awaiting_review", "approved"], "Approved",
+         "video {id} is finished (approved) and is not made again: a new card makes a new video"),
+    ],
+)  # fmt: skip
+async def test_a_live_or_final_video_put_back_to_queued_keeps_its_status_and_the_card_says_why(
+    settings: Settings, board_channel: BoardChannel, moves: list[str], option: str, why: str
+) -> None:
+    fake = board_channel.fake
+    card = fake.add_card("Busy", code=plan_text("busy"))
+    video_id = await video_of_card(board_channel, card, moves)
+    assert fake.value(card, "Status") == option
+    set_by_hand(fake, card, "Queued")
+    async with session_scope() as session:
+        seq = (await videos.get_video(session=session, video_id=video_id)).status_seq
+    start = datetime.now(UTC)
+
+    assert await notion_intake(channel=board_channel.channel) == {"started": [], "runs": {}}
+
+    assert fake.value(card, "Status") == option
+    assert fake.value(card, "Error") == why.format(id=video_id)
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=video_id)
+    assert (video.status, video.status_seq, video.notion_lease) == (moves[-1], seq, None)
+    assert await produce_runs_since(start) == []
+    patches = len(fake.seen("PATCH"))
+    assert await notion_intake(channel=board_channel.channel) == {"started": [], "runs": {}}
+    assert len(fake.seen("PATCH")) == patches, "the card is not queued any more"
+
+
+async def test_a_card_whose_project_already_has_an_unfinished_video_is_refused(
+    settings: Settings, board_channel: BoardChannel
+) -> None:
+    fake = board_channel.fake
+    channel = board_channel.channel
+    other = await open_video(manifest_from_text(plan_text("coast"), source="test"), channel)
+    card = fake.add_card("Coast again", code=plan_text("coast"))
+
+    assert await notion_intake(channel=channel) == {"started": [], "runs": {}}
+
+    assert fake.value(card, "Status") == "Manifest Error"
+    assert fake.value(card, "Error") == (
+        f"channel {channel!r} already has an unfinished video of 'coast': video {other} "
+        "(queued): resume or finish it first"
+    )
+    async with session_scope() as session:
+        assert [v.id for v, _ in await videos.list_videos(session=session)] == [other]
+
+
+async def test_intake_through_the_deployment_starts_each_video_in_its_channel_queue(
+    settings: Settings, board_channel: BoardChannel
+) -> None:
+    channel = board_channel.channel
+    await Channel(notion_board=board_channel.board, max_concurrent_videos=2).asave(
+        channel, overwrite=True
+    )
+    forget_cached_blocks()
+    card = board_channel.fake.add_card("Deployed", code=plan_text("deployed"))
+    async with deployed_produce_video() as deployed:
+        result = await notion_intake(channel=channel, deployment=deployed.name, start="deployment")
+        [video_id] = result["started"]
+        async with get_client() as client:
+            run = await client.read_flow_run(UUID(result["runs"][video_id]))
+            queue = await client.read_work_queue_by_name(
+                f"channel-{channel}", work_pool_name=deployed.pool
+            )
+    assert run.work_queue_name == f"channel-{channel}", "not the deployment's default queue"
+    assert (run.deployment_id, run.parameters) == (deployed.id, {"video_id": video_id})
+    assert queue.concurrency_limit == 2
+    assert board_channel.fake.value(card, "Status") == "Processing"

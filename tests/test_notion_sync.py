@@ -181,13 +181,13 @@ async def test_reconcile_pushes_every_video_whose_card_is_behind(
     elsewhere = await open_video(plan, "no-board")
     async with session_scope() as session:  # changes the board never heard of (a crash)
         for video_id in (shown, unseen, refused, elsewhere):
-            await videos.set_status(session=session, video_id=video_id, status="approved")
+            await videos.set_status(session=session, video_id=video_id, status="crashed")
         await cards.mark_notion_error(session=session, video_id=refused, message="Notion 500")
     assert await notion_reconcile() == {"synced": 3}
     for video_id in (shown, unseen, refused):
         video = await get(video_id)
         assert video.notion_synced_seq == video.status_seq and video.notion_error is None
-        assert fake.value(video.notion_page_id, "Status") == "Approved"
+        assert fake.value(video.notion_page_id, "Status") == "Crashed"
     assert len(fake.cards()) == 3
     assert (await get(elsewhere)).notion_synced_seq == 0
     assert await notion_reconcile() == {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.core import videos
+from flows.core import step_runs, videos
 from flows.core.errors import StepError
 from flows.core.manifest import load_manifest, parse_manifest
 from flows.core.media import probe
@@ -60,7 +60,7 @@ async def test_a_full_run_makes_a_validated_mp4_through_the_seed_statuses(
     assert set(await runs_by_label("completed")) == TINY_LABELS
     async with session_scope() as session:
         video = await videos.get_video(session=session, video_id=result["video_id"])
-        runs = await videos.list_step_runs(session=session, video_id=video.id)
+        runs = await step_runs.list_step_runs(session=session, video_id=video.id)
     assert video.cost_usd == 0.0 and video.duration_s and video.duration_s > 0
     assert not video.over_target
     assert [(r.step, r.items_done, r.items_total, r.status) for r in runs] == [

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
+import shutil
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from prefect import flow
+from prefect._internal.schemas.fields import CreatedBy
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -18,10 +23,12 @@ from prefect.client.schemas.filters import (
 )
 from prefect.context import get_run_context
 
+from flows.cli.main import app
 from flows.core import executions, store
-from flows.core.errors import ScriptFailed
+from flows.core.errors import ConfigError, ScriptError, ScriptFailed, ScriptTimeout
 from flows.core.settings import Settings
-from flows.scripts import run_registered_script, run_script
+from flows.scripts import capped_timeout, describe_requester, run_registered_script, run_script
+from tests.conftest import PROJECT_ROOT, TEST_SCRIPTS, Configure
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -105,7 +112,10 @@ async def test_a_global_concurrency_limit_caps_parallel_runs(settings: Settings)
     assert await three("no-such-limit") < 1.4, "a missing limit does not block a local run"
 
 
-async def test_run_registered_script_returns_the_result_and_an_artifact(settings: Settings) -> None:
+async def test_run_registered_script_returns_the_result_and_an_artifact(
+    configure: Configure,
+) -> None:
+    configure(allow_script_runs="true")
     summary = await run_registered_script("echo", {"hello": "ui"}, ["arg"])
     assert summary["output"]["input"] == {"hello": "ui"}
     assert summary["exit_code"] == 0
@@ -114,3 +124,81 @@ async def test_run_registered_script_returns_the_result_and_an_artifact(settings
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["script-echo"]))
         )
     assert any("hello" in str(a.data or "") for a in artifacts)
+
+
+async def test_run_registered_script_refuses_unless_the_worker_opts_in(
+    settings: Settings,
+) -> None:
+    assert settings.allow_script_runs is False
+    with pytest.raises(ConfigError, match="set REELFLOW_ALLOW_SCRIPT_RUNS=true"):
+        await run_registered_script("echo", {"x": 1})
+    async with store.session_scope() as session:
+        assert await executions.count_executions(session=session, script="echo") == 0
+
+
+async def test_run_registered_script_records_who_asked_and_show_prints_it(
+    configure: Configure,
+) -> None:
+    from typer.testing import CliRunner
+
+    configure(allow_script_runs="true")
+    summary = await run_registered_script("echo", {"x": 1}, requested_by="  alice\n ops ")
+    assert summary["requested_by"] == "alice ops"
+    async with store.session_scope() as session:  # also commits the queued records
+        row = await executions.get_execution(session=session, id=summary["execution_id"])
+    assert row.requested_by == "alice ops"
+    shown = await asyncio.to_thread(
+        CliRunner().invoke, app, ["script", "show", summary["execution_id"]]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["requested_by"] == "alice ops"
+
+
+def test_the_requester_names_the_person_and_prefects_creator() -> None:
+    user = CreatedBy(type="USER", display_value="alice@example.com")
+    assert describe_requester("alice", user) == "alice; created by user alice@example.com"
+    assert describe_requester("", user) == "created by user alice@example.com"
+    assert describe_requester(" ", None) is None
+    assert len(describe_requester("x" * 500, None) or "") == 200  # the column's length
+
+
+async def test_a_requested_timeout_above_the_registrys_is_lowered_to_it(
+    configure: Configure, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "scripts"
+    shutil.copytree(TEST_SCRIPTS, scripts)
+    registry = scripts / "registry.toml"
+    registry.write_text(
+        registry.read_text().replace(
+            'path = "sleep.sh"\ntimeout = 30', 'path = "sleep.sh"\ntimeout = 1'
+        )
+    )
+    configure(scripts_dir=scripts, allow_script_runs="true", kill_grace_seconds="0.5")
+    started = time.monotonic()
+    with pytest.raises(ScriptTimeout) as caught:
+        await run_registered_script("sleep", args=["30"], timeout=600)
+    assert caught.value.timeout == 1 and time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("timeout", [0.0, -5.0, math.nan])
+def test_a_timeout_that_is_not_positive_is_refused(timeout: float) -> None:
+    with pytest.raises(ScriptError, match="echo: timeout must be a positive number of seconds"):
+        capped_timeout("echo", timeout, 30)
+    assert capped_timeout("echo", 10, 30) == 10 and capped_timeout("echo", None, 30) == 30
+
+
+async def test_the_flow_refuses_a_nan_timeout_before_running(configure: Configure) -> None:
+    configure(allow_script_runs="true")
+    with pytest.raises(ScriptError, match="got nan"):
+        await run_registered_script("echo", timeout=math.nan)
+
+
+def test_run_registered_script_is_deployed_only_from_the_operator_file() -> None:
+    root = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
+    operator = yaml.safe_load((PROJECT_ROOT / "deployments" / "operator.yaml").read_text())
+    assert "run-registered-script" not in {d["name"] for d in root["deployments"]}
+    assert [d["name"] for d in operator["deployments"]] == ["run-registered-script"]
+    assert operator["pull"] == root["pull"]
+    assert operator["definitions"]["work_pool"] == root["definitions"]["work_pool"]
+    for deployment in operator["deployments"]:  # the worker opts in, not the deployment
+        assert "REELFLOW_ALLOW_SCRIPT_RUNS" not in deployment["work_pool"]["job_variables"]["env"]

@@ -81,6 +81,22 @@ def create(
     ] = "https://api.notion.com",
     notion_status_property: Annotated[str, typer.Option()] = "Status",
     notion_status_type: Annotated[str, typer.Option(help="status or select.")] = "status",
+    retries: Annotated[
+        list[str] | None,
+        typer.Option(metavar="STEP=N", help="Immediate retries of a transient item failure."),
+    ] = None,
+    retry_later: Annotated[
+        bool, typer.Option(help="Try a video again later when a step's retries run out.")
+    ] = True,
+    retry_base_minutes: Annotated[
+        float | None, typer.Option(min=0.01, help="First later retry after (doubling).")
+    ] = None,
+    retry_max_age_hours: Annotated[
+        float | None, typer.Option(min=0.01, help="Stop retrying once failures are this old.")
+    ] = None,
+    max_recoveries: Annotated[
+        int | None, typer.Option(min=0, help="Start a crashed video again at most N times.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing channel.")] = False,
 ) -> None:
     """Save a channel (and its NotionBoard block when --notion-database is given)."""
@@ -98,6 +114,12 @@ def create(
         models=_pairs(model, "--model", STEPS),
         base_urls=_pairs(base_url, "--base-url", tuple(PROVIDER_ENV)),
         step_concurrency={step: _count(step, n) for step, n in steps.items()},
+        step_retries={
+            step: _count(step, n, minimum=0)
+            for step, n in _pairs(retries, "--retries", STEPS).items()
+        },
+        retry_later=retry_later, retry_base_minutes=retry_base_minutes,
+        retry_max_age_hours=retry_max_age_hours, max_recoveries=max_recoveries,
         budget_usd=budget, max_concurrent_videos=max_videos, notion_board=notion_board,
         **{_CREDENTIALS[p][0]: block for p, block in refs.items()},
     )  # fmt: skip
@@ -122,9 +144,10 @@ def _token(variable: str) -> str:
     return token
 
 
-def _count(step: str, value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        fail(f"--concurrency {step}={value}: a whole number of at least 1")
+def _count(step: str, value: str, *, minimum: int = 1) -> int:
+    if not value.isdigit() or int(value) < minimum:
+        option = "--concurrency" if minimum else "--retries"
+        fail(f"{option} {step}={value}: a whole number of at least {minimum}")
     return int(value)
 
 
@@ -139,7 +162,23 @@ async def _save(name: str, channel: Channel, board: NotionBoard | None, overwrit
     forget_blocks()
     forget_boards()
     where = f", board {channel.notion_board!r}" if channel.notion_board else ""
-    return f"saved channel {name!r}{where}"
+    return "\n".join([f"saved channel {name!r}{where}", *await _update_queues(name, channel)])
+
+
+async def _update_queues(name: str, channel: Channel) -> list[str]:
+    """Bring the channel's existing work queues to its new limit now (best effort: the
+    next ``reelflow submit`` or intake does it anyway)."""
+    import httpx
+
+    from flows.launch import queue_name, update_channel_queues
+
+    try:
+        return await update_channel_queues(name, channel.max_concurrent_videos)
+    except httpx.HTTPError as exc:
+        return [
+            f"work queue {queue_name(name)!r} not updated ({type(exc).__name__}): the next "
+            "submit or intake sets its limit"
+        ]
 
 
 async def _check_references(channel: Channel) -> None:

@@ -14,8 +14,8 @@ import typer
 
 from flows.cli.common import print_json, run
 from flows.core.manifest import Manifest, load_manifest
-from flows.core.pricing import StepEstimate, estimate_step, load_prices
-from flows.core.steps import STEPS, VideoPaths, plan_items
+from flows.core.pricing import load_prices
+from flows.core.steps import VideoPaths
 
 __all__ = ["estimate_command"]
 
@@ -35,7 +35,7 @@ def estimate_command(
 
 
 async def _estimate(path: Path, channel: str | None) -> dict[str, Any]:
-    from flows.budget import cached_paid_items
+    from flows.budget import estimate_remaining
     from flows.channels import resolve_channel
 
     plan: Manifest = load_manifest(path)
@@ -43,11 +43,7 @@ async def _estimate(path: Path, channel: str | None) -> dict[str, Any]:
     config = await resolve_channel(name)
     paths = VideoPaths.for_video(config.output_root, name, plan.project_id)
     prices = load_prices()
-    steps: list[StepEstimate] = []
-    for step in STEPS:
-        items = plan_items(plan, step, paths, config.providers, config.models)
-        cached = await cached_paid_items(items, prices)
-        steps.append(estimate_step(step, items, prices, cached=cached))
+    steps = await estimate_remaining(plan, paths, config, prices)
     budget, source = (
         (plan.budget_usd, "plan") if plan.budget_usd is not None else (config.budget_usd, "channel")
     )

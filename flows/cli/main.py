@@ -6,7 +6,19 @@ import os
 
 import typer
 
-from flows.cli import channel, db, estimate, notion, providers, review, script, setup, video
+from flows.cli import (
+    channel,
+    db,
+    estimate,
+    notion,
+    providers,
+    prune,
+    recover,
+    review,
+    script,
+    setup,
+    video,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -38,6 +50,7 @@ app.command("run")(video.run_command)
 app.command("demo")(video.demo_command)
 app.command("status")(video.status_command)
 app.command("estimate")(estimate.estimate_command)
+app.command("prune")(prune.prune_command)
 app.command("submit")(review.submit_command)
 app.add_typer(review.app, name="review")
 app.add_typer(video.app, name="videos")
@@ -46,4 +59,5 @@ app.add_typer(channel.app, name="channel")
 app.add_typer(notion.app, name="notion")
 app.add_typer(providers.app, name="providers")
 app.command("setup")(setup.setup_command)
+app.command("recover")(recover.recover_command)
 app.add_typer(db.app, name="db")

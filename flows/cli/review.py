@@ -17,11 +17,12 @@ from flows.cli.common import fail, print_json, run
 from flows.core import videos
 from flows.core.errors import ReviewError
 from flows.core.manifest import Manifest, load_manifest
+from flows.core.settings import get_settings
 from flows.core.store import session_scope
 
 app = typer.Typer(no_args_is_help=True, help="Review videos waiting at the gate.")
 
-DEPLOYMENT = "produce-video/produce-video"
+DEPLOYMENT = "produce-video/produce-video"  # as flows.launch (imported only when needed)
 Reviewer = Annotated[
     str | None, typer.Option(help="Who decides (default: your user name).", show_default=False)
 ]
@@ -91,30 +92,36 @@ async def _submit(
     plans: list[tuple[Path, Manifest]], video_ids: list[int], channel: str | None,
     budget: float | None, deployment: str, replace: bool,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    from prefect.deployments.flow_runs import arun_deployment
+    """Open each plan's video (resuming its unfinished one), then start every video through
+    the deployment, in its channel's work queue."""
+    from flows.launch import start_videos
 
-    jobs: list[tuple[str, str, dict[str, Any]]] = []
-    for path, plan in plans:
-        name = channel or plan.channel or "default"
-        params: dict[str, Any] = {"manifest": plan.model_dump(mode="json"), "channel": name}
-        jobs.append((str(path), name, params))
+    resumed: list[tuple[str, int, str]] = []
     for video_id in video_ids:
         async with session_scope() as session:
             found = await videos.get_video(session=session, video_id=video_id)
             name = await videos.channel_name(session=session, video=found)
         if found.flow_run_id:
             await _retire(video_id, found.flow_run_id, replace)
-        jobs.append((f"video {video_id}", name, {"video_id": video_id}))
-    started = []
-    for source, name, params in jobs:
-        if budget is not None:
-            params["budget_usd"] = budget
-        queue = await _channel_queue(deployment, name)
-        flow_run = await arun_deployment(
-            name=deployment, parameters=params, timeout=0, work_queue_name=queue
-        )
-        started.append({"flow_run_id": str(flow_run.id), "source": source, "channel": name})
-    return started
+        resumed.append((f"video {video_id}", video_id, name))
+    jobs: list[tuple[str, int, str]] = []
+    for path, plan in plans:
+        name = channel or plan.channel or "default"
+        async with session_scope() as session:
+            video = await videos.open_video(
+                session=session, channel=name, manifest=plan, source=str(path),
+                budget_usd=budget, target_s=get_settings().target_seconds,
+            )  # fmt: skip
+            jobs.append((str(path), video.id, name))
+    jobs += resumed
+    runs = await start_videos(
+        [video_id for _, video_id, _ in jobs], mode="deployment", deployment=deployment,
+        budget_usd=budget,
+    )  # fmt: skip
+    return [
+        {"flow_run_id": runs[video_id], "source": source, "channel": name, "video_id": video_id}
+        for source, video_id, name in jobs
+    ]
 
 
 async def _retire(video_id: int, flow_run_id: str, replace: bool) -> None:
@@ -140,26 +147,6 @@ async def _retire(video_id: int, flow_run_id: str, replace: bool) -> None:
         await client.set_flow_run_state(
             previous.id, Crashed(message="replaced: its worker died"), force=True
         )
-
-
-async def _channel_queue(deployment: str, channel: str) -> str:
-    """The channel's work queue in the deployment's pool (made with the channel's limit)."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    from flows.channels import load_channel_block
-
-    queue = f"channel-{channel}"
-    async with get_client() as client:
-        target = await client.read_deployment_by_name(deployment)
-        pool = target.work_pool_name
-        try:
-            await client.read_work_queue_by_name(queue, work_pool_name=pool)
-        except ObjectNotFound:
-            block = await load_channel_block(channel)
-            limit = block.max_concurrent_videos if block else 1
-            await client.create_work_queue(queue, work_pool_name=pool, concurrency_limit=limit)
-    return queue
 
 
 @app.command("list")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +13,11 @@ import typer
 
 from flows.cli.common import fail, print_json, run
 from flows.cli.progress import StepBars
-from flows.core import videos
+from flows.core import runs, step_runs, videos
+from flows.core.errors import VideoBusy
 from flows.core.manifest import Manifest, load_manifest
 from flows.core.settings import PROJECT_ROOT, get_settings
+from flows.core.statuses import FINAL
 from flows.core.steps import STEPS
 from flows.core.store import session_scope
 
@@ -38,10 +41,23 @@ def run_command(
     approve: Approve = False,
     reject: Reject = None,
     reviewer: Annotated[str | None, typer.Option(help="Your name, for the record.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another run is producing it, wait for that run.")
+    ] = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="Start even if the estimate is over the budget; stop at the step that passes it.",
+        ),
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Produce a video from a plan, then review it (a re-run resumes where it stopped)."""
-    _produce(manifest, channel, approve, reject, reviewer, verbose, budget)
+    _produce(
+        manifest, channel, approve, reject, reviewer, verbose, budget,
+        Options(wait=wait, allow_partial=allow_partial),
+    )  # fmt: skip
 
 
 def demo_command(
@@ -53,6 +69,15 @@ def demo_command(
     _produce(DEMO, None, approve, reject, "demo", verbose)
 
 
+@dataclass(frozen=True)
+class Options:
+    """How ``run`` treats a video another run holds, and a budget below the estimate."""
+
+    wait: bool = False
+    allow_partial: bool = False
+    poll_seconds: float = 2.0
+
+
 def _produce(
     path: Path,
     channel: str | None,
@@ -61,6 +86,7 @@ def _produce(
     reviewer: str | None,
     verbose: bool,
     budget: float | None = None,
+    options: Options | None = None,
 ) -> None:
     if approve and reject is not None:
         fail("choose --approve or --reject REASON, not both")
@@ -70,18 +96,23 @@ def _produce(
             "pass --approve or --reject REASON"
         )
     plan = run(_load(path))
-    from flows.review import ReviewDecision
-
-    preset = None
-    if approve or reject is not None:
-        preset = ReviewDecision(
-            decision="approve" if approve else "reject", reason=reject, reviewer=reviewer
-        )
-    result = run(_watch(plan, path, channel, preset, reviewer, verbose, budget))
+    preset = preset_decision(approve, reject, reviewer)
+    result = run(_watch(plan, path, channel, preset, reviewer, verbose, budget, options))
     decision = result.get("decision") or {}
     typer.echo(f"\nvideo {result['video_id']}: {result['output']}")
     typer.echo(f"subtitles: {result['subtitles']}")
     typer.echo(f"cost: ${result['cost_usd']:.2f}; review: {decision.get('decision', 'expired')}")
+
+
+def preset_decision(approve: bool, reject: str | None, reviewer: str | None) -> Any:
+    """The decision given on the command line (``--approve`` / ``--reject``), or None."""
+    from flows.review import ReviewDecision
+
+    if not approve and reject is None:
+        return None
+    return ReviewDecision(
+        decision="approve" if approve else "reject", reason=reject, reviewer=reviewer
+    )
 
 
 async def _load(path: Path) -> Manifest:
@@ -96,12 +127,9 @@ async def _watch(
     reviewer: str | None,
     verbose: bool,
     budget: float | None,
+    options: Options | None = None,
 ) -> dict[str, Any]:
-    from flows.pipeline import produce_video
-    from flows.review import answer_when_paused
-
-    if not verbose:
-        _quiet_prefect_console()
+    options = options or Options()
     name = channel or plan.channel or "default"
     async with session_scope() as session:
         video = await videos.open_video(
@@ -113,8 +141,66 @@ async def _watch(
         )
         video_id = video.id
     typer.echo(f"video {video_id}: {plan.title} ({len(plan.scenes)} scenes, {plan.duration:g} s)")
+    while True:
+        ended = await _wait_while_busy(video_id, options)
+        if ended is not None:
+            return ended
+        try:
+            return await follow(
+                video_id, preset, reviewer, verbose, budget=budget,
+                allow_partial=options.allow_partial,
+            )  # fmt: skip
+        except VideoBusy:  # another run took it between our look and our claim
+            if not options.wait:
+                raise
+
+
+async def _wait_while_busy(video_id: int, options: Options) -> dict[str, Any] | None:
+    """Leave (VideoBusy) or wait while another live run holds the video. When that run
+    finished the video meanwhile, what it ended with; else None: ours to produce."""
+    said = False
+    while True:
+        async with session_scope() as session:
+            video = await videos.get_video(session=session, video_id=video_id)
+        busy = runs.busy_with(video)
+        if busy is None:
+            break
+        if not options.wait:
+            raise busy
+        if not said:
+            typer.echo(f"{busy}; waiting for it (Ctrl-C to stop waiting)")
+            said = True
+        await asyncio.sleep(options.poll_seconds)
+    if not said or video.status not in FINAL:
+        return None
+    typer.echo(f"video {video_id} was {video.status} meanwhile, by run {video.flow_run_id}")
+    final = Path(video.output_path or "")
+    return {
+        "video_id": video.id, "output": str(final), "subtitles": str(final.with_suffix(".srt")),
+        "cost_usd": video.cost_usd, "decision": {"decision": video.status},
+    }  # fmt: skip
+
+
+async def follow(
+    video_id: int,
+    preset: Any,
+    reviewer: str | None,
+    verbose: bool,
+    *,
+    budget: float | None = None,
+    allow_partial: bool = False,
+) -> dict[str, Any]:
+    """Produce ``video_id`` here with progress bars, answering its review gate(s) with
+    ``preset`` or by asking in the terminal."""
+    from flows.pipeline import produce_video
+    from flows.review import answer_when_paused
+
+    if not verbose:
+        _quiet_prefect_console()
     bars = StepBars(video_id)
-    flow = asyncio.create_task(produce_video(video_id=video_id, budget_usd=budget))
+    flow = asyncio.create_task(
+        produce_video(video_id=video_id, budget_usd=budget, allow_partial=allow_partial)
+    )
     watchers = [
         asyncio.create_task(bars.follow()),
         asyncio.create_task(answer_when_paused(video_id, _decider(preset, reviewer, bars))),
@@ -173,14 +259,25 @@ def _quiet_prefect_console() -> None:
 def status_command(
     video_id: Annotated[int | None, typer.Argument(help="A video; default all recent.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+    data: Annotated[bool, typer.Option("--data", help="Only what the data dir holds.")] = False,
 ) -> None:
-    """A video's status, steps, duration and cost (or every recent video's)."""
+    """A video's status, steps, duration and cost (or every recent video's, then what the
+    data directory holds)."""
+    from flows.cli.prune import print_usage
+
+    if data:
+        if video_id is not None:
+            fail("--data shows the data directory, not a video: leave out the video id")
+        print_usage(get_settings(), json_output=json_output)
+        return
     states = run(_states(video_id))
     if json_output:
         print_json(states if video_id is None else states[0])
         return
     for state in states:
         _print_state(state)
+    if video_id is None:
+        print_usage(get_settings())
 
 
 async def _states(video_id: int | None) -> list[dict[str, Any]]:
@@ -194,7 +291,7 @@ async def _states(video_id: int | None) -> list[dict[str, Any]]:
 
 
 async def _state(session: Any, video: Any, channel: str) -> dict[str, Any]:
-    runs = await videos.list_step_runs(session=session, video_id=video.id)
+    runs = await step_runs.list_step_runs(session=session, video_id=video.id)
     latest = {r.step: r for r in runs}
     return {
         "video_id": video.id,
@@ -210,6 +307,9 @@ async def _state(session: Any, video: Any, channel: str) -> dict[str, Any]:
         "over_target": video.over_target,
         "cost_usd": video.cost_usd,
         "output": video.output_path,
+        "attempts": video.attempts,
+        "next_attempt_at": video.next_attempt_at,
+        "held_by": video.run_lease,
         "steps": {
             step: {
                 "status": latest[step].status,
@@ -230,6 +330,13 @@ def _print_state(state: dict[str, Any]) -> None:
         f"video {state['video_id']} [{state['channel']}/{state['project_id']}] {state['title']}"
     )
     typer.echo(f"  status: {state['status']}" + (f" ({state['error']})" if state["error"] else ""))
+    if state["held_by"]:
+        typer.echo(f"  being produced by run {state['held_by']}")
+    if state["next_attempt_at"]:
+        typer.echo(
+            f"  next attempt at {state['next_attempt_at']:%Y-%m-%d %H:%M:%S %Z} "
+            f"(automatic attempts so far: {state['attempts']})"
+        )
     for step, info in state["steps"].items():
         duration = f"{info['duration_s']:.1f} s" if info["duration_s"] is not None else "…"
         typer.echo(

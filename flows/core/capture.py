@@ -2,16 +2,22 @@
 
 Lines reach the log sink in batches (by count, by size and by time), never one record per
 line. What is kept for the execution log stops at a byte cap, with a strategy for the rest:
-``truncate`` keeps a marker, ``spill`` writes the rest to a file, ``fail`` stops the script.
-The last non-empty line of stdout is always available, whatever the cap, because it is the
-script's JSON result.
+``head_tail`` (the default) keeps the first and the last half of the cap with a marker of
+how many bytes were cut in between, ``truncate`` keeps the head and a marker, ``spill``
+writes the rest to a file, ``fail`` stops the script. The last non-empty line of stdout is
+always available, whatever the cap, because it is the script's JSON result.
+
+Secrets are masked before anything is cut: each kept part is redacted together with
+``LOOKAHEAD`` bytes of the stream beyond its edge, then cut, so a secret that straddles a
+cut is masked whole instead of showing half of itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +31,7 @@ LogSink = Callable[[str, str], None]
 
 BATCH_BYTES = 64 * 1024
 TAIL_BYTES = 1024 * 1024
+LOOKAHEAD = 64 * 1024  # bytes of context redacted along with each cut edge: > any secret
 
 
 class Capture:
@@ -53,10 +60,12 @@ class Capture:
         self._batch_seconds = batch_seconds
         self._on_exceeded = on_exceeded
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._kept: list[bytes] = []
-        self._kept_bytes = 0
+        self._head_cap = limit // 2 if strategy == "head_tail" else limit
+        self._tail_cap = limit - self._head_cap if strategy == "head_tail" else 0
+        self._head = bytearray()  # the first head_cap + LOOKAHEAD bytes
+        self._recent = _Recent(max(TAIL_BYTES, self._tail_cap + LOOKAHEAD))
+        self._seen = 0
         self._dropped_bytes = 0
-        self._tail = bytearray()
         self._pending: list[str] = []
         self._partial = ""
         self._pending_bytes = 0
@@ -78,25 +87,33 @@ class Capture:
 
     def text(self) -> str:
         """What was kept, decoded and redacted, with a marker if something was cut."""
-        kept = self._redactor.text(b"".join(self._kept).decode("utf-8", errors="replace"))
+        if not self._dropped_bytes:
+            return self._redactor.text(_decode(self._whole()))
+        head = _first(self._redactor.text(_decode(self._head)), self._head_cap)
+        dropped = self._dropped_bytes
+        if self._strategy == "head_tail":
+            return (
+                f"{head}\n[reelflow: output truncated, {dropped} bytes cut here; kept the "
+                f"first {self._head_cap} and the last {self._tail_cap} bytes]\n{self._tail()}"
+            )
         if self.spilled is not None:
-            return kept + f"\n[reelflow: {self._dropped_bytes} more bytes in {self.spilled}]"
-        if self._dropped_bytes:
-            return kept + f"\n[reelflow: output truncated, {self._dropped_bytes} bytes dropped]"
-        return kept
+            return head + f"\n[reelflow: {dropped} more bytes in {self.spilled}]"
+        return head + f"\n[reelflow: output truncated, {dropped} bytes dropped]"
 
     def last_line(self) -> str:
         """The last non-empty line of the whole stream (not only of what was kept)."""
-        text = self._tail.decode("utf-8", errors="replace").rstrip()
+        text = _decode(self._recent.last(TAIL_BYTES)).rstrip()
         return text.rsplit("\n", 1)[-1].strip()
 
     # --- internals ------------------------------------------------------------------
 
     def _take(self, chunk: bytes) -> None:
-        self._tail += chunk
-        if len(self._tail) > TAIL_BYTES:
-            del self._tail[: len(self._tail) - TAIL_BYTES]
-        room = self._limit - self._kept_bytes
+        self._recent.add(chunk)
+        wanted = self._head_cap + LOOKAHEAD - len(self._head)
+        if wanted > 0:
+            self._head += chunk[:wanted]
+        room = self._limit - self._seen
+        self._seen += len(chunk)
         if room >= len(chunk):
             self._keep(chunk)
             return
@@ -104,9 +121,17 @@ class Capture:
             self._keep(chunk[:room])
         self._overflow(chunk[max(room, 0) :])
 
+    def _whole(self) -> bytes:
+        """The whole stream, when it stayed within the cap (the head, then the rest)."""
+        missing = self._seen - len(self._head)
+        return bytes(self._head) + (self._recent.last(missing) if missing > 0 else b"")
+
+    def _tail(self) -> str:
+        """The last tail_cap bytes, redacted with the LOOKAHEAD bytes before them."""
+        text = self._redactor.text(_decode(self._recent.last(self._tail_cap + LOOKAHEAD)))
+        return text.encode()[-self._tail_cap :].decode("utf-8", errors="ignore")
+
     def _keep(self, chunk: bytes) -> None:
-        self._kept.append(chunk)
-        self._kept_bytes += len(chunk)
         if self._sink is not None:
             self._buffer(self._decoder.decode(chunk))
 
@@ -123,7 +148,10 @@ class Capture:
             self._on_exceeded()
         if first and self._sink is not None:
             self._flush()
-            where = f"; the rest goes to {self._spill_path}" if self._strategy == "spill" else ""
+            where = {
+                "spill": f"; the rest goes to {self._spill_path}",
+                "head_tail": f"; its last {self._tail_cap} bytes follow when it ends",
+            }.get(self._strategy, "")
             self._sink(self.name, f"[reelflow: {self.name} passed {self._limit} bytes{where}]")
 
     def _buffer(self, text: str) -> None:
@@ -159,5 +187,53 @@ class Capture:
                 self._pending.append(self._partial)
                 self._partial = ""
             self._flush()
+            if self._strategy == "head_tail" and self._dropped_bytes:
+                self._sink(
+                    self.name,
+                    f"[reelflow: {self.name}: {self._dropped_bytes} bytes cut; "
+                    f"its last {self._tail_cap} bytes:]",
+                )
+                for block in _blocks(self._tail()):
+                    self._sink(self.name, block)
         if self._spill is not None:
             self._spill.close()
+
+
+class _Recent:
+    """The last ``size`` (or a few more) bytes of a stream, kept as the chunks that came."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._chunks: deque[bytes] = deque()
+        self._bytes = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._bytes += len(chunk)
+        while self._bytes - len(self._chunks[0]) >= self._size:
+            self._bytes -= len(self._chunks.popleft())
+
+    def last(self, count: int) -> bytes:
+        data = b"".join(self._chunks)
+        return data[-count:] if 0 < count < len(data) else data if count > 0 else b""
+
+
+def _decode(data: bytes | bytearray) -> str:
+    return bytes(data).decode("utf-8", errors="replace")
+
+
+def _first(text: str, size: int) -> str:
+    """The longest start of ``text`` within ``size`` bytes (no character cut in two)."""
+    return text.encode()[:size].decode("utf-8", errors="ignore")
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """``text`` in log records of about BATCH_BYTES, split at line ends where it has some."""
+    start = 0
+    while start < len(text):
+        end = min(start + BATCH_BYTES, len(text))
+        if end < len(text):
+            newline = text.rfind("\n", start, end)
+            end = newline if newline > start else end
+        yield text[start:end]
+        start = end + 1 if text.startswith("\n", end) else end

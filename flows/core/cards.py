@@ -16,6 +16,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.models import Channel, NotionBoardState, Video, utcnow
+from flows.core.store import insert_ignoring_conflicts
 
 __all__ = [
     "claim_notion_lease",
@@ -115,13 +116,16 @@ async def list_notion_behind(
 
 
 async def get_board_state(*, session: AsyncSession, name: str) -> NotionBoardState:
-    """What we know about a board (a new, empty record the first time)."""
+    """What we know about a board (a new, empty record the first time: an upsert, so two
+    processes meeting a new board at once both succeed)."""
     state = await session.get(NotionBoardState, name)
-    if state is None:
-        state = NotionBoardState(name=name)
-        session.add(state)
-        await session.flush()
-    return state
+    if state is not None:
+        return state
+    statement = insert_ignoring_conflicts(session, NotionBoardState).values(
+        name=name, updated_at=utcnow()
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+    return await session.get_one(NotionBoardState, name, populate_existing=True)
 
 
 def _rowcount(result: Any) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flows.core.recovery import RetryPolicy
+
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "ChannelConfig"]
 
 # Items of a step run at once. Local providers share this machine's cores; remote ones wait
@@ -35,6 +37,7 @@ class ChannelConfig:
     step_concurrency: dict[str, int] = field(default_factory=dict)
     step_retries: dict[str, int] = field(default_factory=dict)
     notion_board: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def provider(self, step: str) -> str:
         return self.providers.get(step, "local")

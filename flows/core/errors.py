@@ -5,7 +5,8 @@
     ├── RegistryError            scripts/registry.toml is invalid (names the script and field)
     ├── ManifestError            a video plan is invalid (names the scene and field)
     ├── StoreError               the database refused or is not migrated
-    │   └── NotFoundError        no such video / execution / channel
+    │   ├── NotFoundError        no such video / execution / channel
+    │   └── StatusError          a status move the state machine refuses (core/statuses.py)
     ├── ScriptError              a script run did not succeed (always names the script)
     │   ├── ScriptNotFound       not in the registry
     │   ├── ScriptDisabled       registered with enabled = false
@@ -16,7 +17,8 @@
     │   ├── OutputLimitExceeded  produced more output than the cap under the "fail" strategy
     │   └── ScriptOutputError    exited 0 but broke the output contract
     ├── StepError                a pipeline step failed (names the step and its error status)
-    ├── BudgetExceeded           a step would push a video past its budget
+    ├── BudgetExceeded           a step (or the whole plan) would push a video past its budget
+    ├── VideoBusy                another live run is producing this video (which, since when)
     ├── ReviewError              a review decision cannot be applied
     └── NotionError              Notion answered with an error (status, code)
 
@@ -47,8 +49,10 @@ __all__ = [
     "ScriptNotFound",
     "ScriptOutputError",
     "ScriptTimeout",
+    "StatusError",
     "StepError",
     "StoreError",
+    "VideoBusy",
     "is_transient",
 ]
 
@@ -103,6 +107,26 @@ class StoreError(ReelflowError):
 
 class NotFoundError(StoreError):
     """The requested row does not exist."""
+
+
+class StatusError(StoreError):
+    """A status change the state machine does not allow (``old`` → ``new``)."""
+
+
+class VideoBusy(ReelflowError):
+    """Another live run holds the video: ``holder`` (a flow run id) since ``since``."""
+
+    holder: str
+    since: str | None
+
+    def __init__(self, *, video_id: int, holder: str, since: str | None) -> None:
+        when = f" since {since}" if since else ""
+        super().__init__(
+            f"video {video_id} is being produced by run {holder}{when}",
+            video_id=video_id,
+            holder=holder,
+            since=since,
+        )
 
 
 class ScriptError(ReelflowError):
@@ -206,18 +230,25 @@ class ScriptOutputError(ScriptError):
 
 
 class StepError(ReelflowError):
-    """A pipeline step failed permanently; ``status`` is the video's error status."""
+    """A pipeline step failed; ``status`` is what the video became (its error status, or
+    ``retry_scheduled``). The message says where: ``scene 'storm' (#3), video clip: …``."""
 
     def __init__(self, message: str, *, step: str, status: str) -> None:
-        super().__init__(f"{step}: {message}", step=step, status=status)
+        super().__init__(message, step=step, status=status)
 
 
 class BudgetExceeded(ReelflowError):
+    """A step (``step``), or everything left to make (``step="plan"``), would pass the budget."""
+
     def __init__(self, *, step: str, spent: float, estimate: float, budget: float) -> None:
         over = spent + estimate - budget
+        what = "what is left to make" if step == "plan" else step
+        hint = "; raise the budget, or pass --allow-partial to spend step by step" * (
+            step == "plan"
+        )
         super().__init__(
-            f"{step} would cost about ${estimate:.2f} on top of ${spent:.2f} spent, "
-            f"${over:.2f} over the ${budget:.2f} budget",
+            f"{what} would cost about ${estimate:.2f} on top of ${spent:.2f} spent, "
+            f"${over:.2f} over the ${budget:.2f} budget{hint}",
             step=step,
             spent=spent,
             estimate=estimate,

@@ -37,12 +37,13 @@ async def create_execution(
     label: str | None = None,
     flow_run_id: str | None = None,
     task_run_id: str | None = None,
+    requested_by: str | None = None,
 ) -> None:
     """Record a run as started (status ``running``), now, in this session."""
-    await session.execute(
-        insert(TABLE),
-        [_started_row(id, script, input, args, video_id, label, flow_run_id, task_run_id)],
+    row = _started_row(
+        id, script, input, args, video_id, label, flow_run_id, task_run_id, requested_by
     )
+    await session.execute(insert(TABLE), [row])
 
 
 def _started_row(
@@ -54,13 +55,14 @@ def _started_row(
     label: str | None,
     flow_run_id: str | None,
     task_run_id: str | None,
+    requested_by: str | None,
 ) -> dict[str, Any]:
     return {
         "id": id, "script": script, "status": "running", "input": input, "args": list(args),
         "output": None, "stdout": "", "stderr": "", "stdout_spill": None, "stderr_spill": None,
         "exit_code": None, "duration_ms": None, "error": None, "started_at": utcnow(),
         "completed_at": None, "video_id": video_id, "label": label,
-        "flow_run_id": flow_run_id, "task_run_id": task_run_id,
+        "flow_run_id": flow_run_id, "task_run_id": task_run_id, "requested_by": requested_by,
     }  # fmt: skip
 
 
@@ -90,8 +92,11 @@ class ExecutionLog:
         label: str | None = None,
         flow_run_id: str | None = None,
         task_run_id: str | None = None,
+        requested_by: str | None = None,
     ) -> None:
-        row = _started_row(id, script, input, args, video_id, label, flow_run_id, task_run_id)
+        row = _started_row(
+            id, script, input, args, video_id, label, flow_run_id, task_run_id, requested_by
+        )
         self.inserts[id] = row
         await self._queue()
 

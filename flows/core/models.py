@@ -101,6 +101,17 @@ class Video(Base):
     notion_lease: Mapped[str | None] = mapped_column(String(36))
     notion_lease_until: Mapped[datetime | None]
     notion_create_sent_at: Mapped[datetime | None]  # a card create whose answer is not recorded
+    # "<channel id>:<project id>" while unfinished, NULL once final: UNIQUE, so two runs of
+    # one plan started together open one video.
+    active_key: Mapped[str | None] = mapped_column(String(420), unique=True)
+    run_lease: Mapped[str | None] = mapped_column(String(64))  # the live run working on it
+    run_lease_until: Mapped[datetime | None]  # renewed while that run is alive
+    run_started_at: Mapped[datetime | None]  # when that run took the video
+    run_host: Mapped[str | None] = mapped_column(String(255))  # where that run's process is
+    run_pid: Mapped[int | None]  # and its pid: a dead process on this host frees the video
+    attempts: Mapped[int] = mapped_column(default=0)  # automatic re-runs (recover, retries)
+    next_attempt_at: Mapped[datetime | None]  # retry_scheduled: when the next try starts
+    first_failed_at: Mapped[datetime | None]  # the first transient failure of this streak
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -179,6 +190,7 @@ class ScriptExecution(Base):
     completed_at: Mapped[datetime | None]
     flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     task_run_id: Mapped[str | None] = mapped_column(String(36))
+    requested_by: Mapped[str | None] = mapped_column(String(200))  # who asked (a trial run)
     video_id: Mapped[int | None] = mapped_column(
         ForeignKey("videos.id", ondelete="SET NULL"), index=True
     )

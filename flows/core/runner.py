@@ -54,6 +54,7 @@ class RunContext:
     label: str | None = None
     flow_run_id: str | None = None
     task_run_id: str | None = None
+    requested_by: str | None = None  # who asked for a trial run (a person, or a creator)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ async def execute_script(
             label=context.label,
             flow_run_id=context.flow_run_id,
             task_run_id=context.task_run_id,
+            requested_by=context.requested_by,
         )
     run = _Run(spec, execution_id, redactor, settings, log, output_limit, output_strategy)
     outcome = await run.start(command, run_env, cwd, input, timeout or spec.timeout)

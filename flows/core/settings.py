@@ -13,7 +13,7 @@ __all__ = ["PROJECT_ROOT", "OutputStrategy", "Settings", "get_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-OutputStrategy = Literal["truncate", "fail", "spill"]
+OutputStrategy = Literal["head_tail", "truncate", "fail", "spill"]
 
 
 class Settings(BaseSettings):
@@ -37,7 +37,11 @@ class Settings(BaseSettings):
         default=Path("output"), description="Media goes to <channel>/<project id>/<step>/."
     )
     output_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    output_strategy: OutputStrategy = "truncate"
+    output_strategy: OutputStrategy = Field(
+        default="head_tail",
+        description="Past the limit: head_tail keeps the first and last half, truncate the "
+        "head, spill writes the rest to a file, fail stops the script.",
+    )
     kill_grace_seconds: float = Field(
         default=5.0, ge=0, description="SIGTERM to SIGKILL wait for a script's process group."
     )
@@ -47,6 +51,22 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="Base of the exponential back-off between item retries."
     )
     retry_jitter_factor: float = Field(default=0.5, ge=0)
+    retry_later_base_seconds: float = Field(
+        default=300.0, gt=0,
+        description="A transient failure past its retries is tried again after this long "
+        "(doubling each time); channels may set their own.",
+    )  # fmt: skip
+    retry_later_max_age_hours: float = Field(
+        default=24.0, gt=0, description="Later retries stop once failures have lasted this long."
+    )
+    max_recoveries: int = Field(
+        default=3, ge=0, description="A crashed video is started again at most this often."
+    )
+    run_lease_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How long a live run's hold on its video lasts unrenewed (it renews every "
+        "third of it); a video whose run stopped renewing is crashed, then recovered.",
+    )  # fmt: skip
     target_seconds: float = Field(
         default=7200.0, gt=0, description="A video taking longer is flagged (default 2 hours)."
     )
@@ -54,9 +74,18 @@ class Settings(BaseSettings):
         default=None,
         description="A Dask scheduler (tcp://host:8786): items of every step run on its workers.",
     )
+    locks_url: str | None = Field(
+        default=None,
+        description="Where item locks live: unset, lock files under the data directory (one "
+        "machine); redis://host:port/db for several machines.",
+    )
     python: Path | None = Field(
         default=None,
         description="Interpreter for python scripts without requirements; default this one.",
+    )
+    allow_script_runs: bool = Field(
+        default=False,
+        description="Let the run-registered-script flow run scripts in this process (opt-in).",
     )
 
     @field_validator("data_dir", "output_dir", "scripts_dir")

@@ -57,6 +57,14 @@ ERROR_STATUS = {
     "assembly": "assembly_error",
 }
 AUDIO_EXTENSION = {"elevenlabs": ".mp3"}
+NOUN = {
+    "assets": "image",
+    "composites": "composite",
+    "video": "video clip",
+    "narration": "narration",
+    "sfx": "sound effect",
+    "assembly": "assembly",
+}
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,16 @@ class Item:
     model: str | None
     input: dict[str, Any]
     upstream: tuple[str, ...] = ()
+    where: str = ""  # "scene 'storm' (#3)": for errors; not part of the cache key
 
     @property
     def label(self) -> str:
         return f"{self.step}/{self.key}"
+
+    def describe(self) -> str:
+        """Where this item is, for a person: ``scene 'storm' (#3), video clip``."""
+        noun = NOUN.get(self.step, self.step)
+        return f"{self.where}, {noun}" if self.where else noun
 
     @property
     def output(self) -> Path:
@@ -128,8 +142,14 @@ def plan_items(
     provider = providers.get(step, "local")
     model = (models or {}).get(step)
     build = _BUILDERS[step]
+    number = {scene.id: n for n, scene in enumerate(manifest.scenes, start=1)}
+
+    def where(key: str) -> str:
+        scene = key.split("/", 1)[0]
+        return f"scene {scene!r} (#{number[scene]})" if scene in number else ""
+
     return [
-        Item(step, key, SCRIPT[step], provider, model, payload, tuple(upstream))
+        Item(step, key, SCRIPT[step], provider, model, payload, tuple(upstream), where(key))
         for key, payload, upstream in build(manifest, paths, providers)
     ]
 

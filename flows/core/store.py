@@ -42,6 +42,7 @@ __all__ = [
     "current_revision",
     "dispose_engines",
     "head_revision",
+    "insert_ignoring_conflicts",
     "session_scope",
     "upgrade",
     "write_later",
@@ -66,6 +67,7 @@ class _Bound:
     flusher: asyncio.Task[None] | None = None
     inflight: asyncio.Future[None] | None = None
     timer: asyncio.TimerHandle | None = None
+    schema_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def take(self) -> list[Write]:
         batch, self.pending = self.pending, []
@@ -158,6 +160,18 @@ async def write_later(write: Write, url: str | None = None) -> None:
     bound.schedule()
 
 
+def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
+    """INSERT … ON CONFLICT for the backend in use (SQLite or PostgreSQL): creating shared
+    rows (channels, boards, videos) is an upsert, so first runs racing never fail."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 async def dispose_engines() -> None:
     """Close every connection this event loop holds (the CLI calls it before its loop ends)."""
     bound = _engines.pop(asyncio.get_running_loop(), {})
@@ -176,9 +190,11 @@ async def _bind(url: str) -> _Bound:
         bound.closer = _dispose_at_shutdown(bound)
         await bound.closer.__anext__()
         per_loop[url] = bound
-        if url not in _ready:
-            await _ensure_schema(engine)
-            _ready.add(url)
+    if url not in _ready:  # the first users on a fresh database wait for its migration
+        async with bound.schema_lock:
+            if url not in _ready:
+                await _ensure_schema(bound.engine)
+                _ready.add(url)
     return bound
 
 

@@ -6,47 +6,52 @@ mirrors the status elsewhere (the Notion board) can tell newer from older.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.core.errors import NotFoundError
+from flows.core.errors import NotFoundError, StatusError, StoreError
 from flows.core.manifest import Manifest
-from flows.core.models import Channel, StepRun, Video, VideoEvent, utcnow
+from flows.core.models import Channel, Video, VideoEvent, utcnow
 from flows.core.settings import get_settings
+from flows.core.statuses import FINAL, check_transition
+from flows.core.store import insert_ignoring_conflicts
 
 __all__ = [
     "FINAL_STATUSES",
     "attach_run",
-    "begin_step",
     "create_video",
     "find_resumable_video",
-    "finish_step",
     "get_or_create_channel",
     "get_video",
     "list_events",
-    "list_step_runs",
     "list_videos",
     "mark_finished",
     "mark_started",
     "open_video",
     "record_event",
     "set_status",
-    "step_progress",
 ]
 
-FINAL_STATUSES = frozenset({"approved", "rejected", "review_expired"})
+FINAL_STATUSES = FINAL
+_log = logging.getLogger("reelflow.videos")
 
 
 async def get_or_create_channel(*, session: AsyncSession, name: str) -> Channel:
+    """The channel's row, created if missing: an upsert, so first runs racing never fail."""
     channel = await session.scalar(select(Channel).where(Channel.name == name))
-    if channel is None:
-        channel = Channel(name=name)
-        session.add(channel)
-        await session.flush()
-    return channel
+    if channel is not None:
+        return channel
+    statement = insert_ignoring_conflicts(session, Channel).values(name=name, created_at=utcnow())
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+    return (await session.scalars(select(Channel).where(Channel.name == name))).one()
+
+
+def active_key(channel_id: int, project_id: str) -> str:
+    """The key an unfinished video holds (UNIQUE): one per channel and project."""
+    return f"{channel_id}:{project_id}"
 
 
 async def create_video(
@@ -59,20 +64,60 @@ async def create_video(
     target_s: float | None = None,
     notion_page_id: str | None = None,
 ) -> Video:
+    video = await _insert_video(
+        session=session, channel=channel, manifest=manifest, source=source,
+        budget_usd=budget_usd, target_s=target_s, notion_page_id=notion_page_id,
+    )  # fmt: skip
+    if video is None:
+        existing = await find_resumable_video(
+            session=session, channel=channel, project_id=manifest.project_id
+        )
+        which = f" (video {existing.id})" if existing else ""
+        raise StoreError(
+            f"channel {channel!r} already has an unfinished video of {manifest.project_id!r}"
+            f"{which}: resume it, or finish it first"
+        )
+    return video
+
+
+async def _insert_video(
+    *,
+    session: AsyncSession,
+    channel: str,
+    manifest: Manifest,
+    source: str | None,
+    budget_usd: float | None,
+    target_s: float | None,
+    notion_page_id: str | None,
+) -> Video | None:
+    """A new queued video, or None when the plan's project already has an unfinished one."""
     owner = await get_or_create_channel(session=session, name=channel)
-    video = Video(
-        channel_id=owner.id,
-        project_id=manifest.project_id,
-        title=manifest.title,
-        manifest=manifest.model_dump(mode="json"),
-        manifest_source=source,
-        status="queued",
-        budget_usd=budget_usd if budget_usd is not None else manifest.budget_usd,
-        target_s=target_s if target_s is not None else get_settings().target_seconds,
-        notion_page_id=notion_page_id,
+    now = utcnow()
+    values = {
+        "channel_id": owner.id,
+        "active_key": active_key(owner.id, manifest.project_id),
+        "project_id": manifest.project_id,
+        "title": manifest.title,
+        "manifest": manifest.model_dump(mode="json"),
+        "manifest_source": source,
+        "status": "queued",
+        "budget_usd": budget_usd if budget_usd is not None else manifest.budget_usd,
+        "target_s": target_s if target_s is not None else get_settings().target_seconds,
+        "notion_page_id": notion_page_id,
+        "step_completion": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    statement = (
+        insert_ignoring_conflicts(session, Video)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["active_key"])
+        .returning(Video.id)
     )
-    session.add(video)
-    await session.flush()
+    video_id = await session.scalar(statement)
+    if video_id is None:
+        return None
+    video = await get_video(session=session, video_id=video_id)
     await record_event(session=session, video=video, kind="status", status="queued")
     return video
 
@@ -88,20 +133,25 @@ async def open_video(
 ) -> Video:
     """Resume the unfinished video of this channel and project, or create one.
 
-    A resumed video takes the new plan; when it differs, the change is recorded.
+    A resumed video takes the new plan; when it differs, the change is recorded. Two
+    callers racing get the same video: the unfinished one holds a UNIQUE key, so the
+    loser's insert fails and it takes the winner's video instead.
     """
     video = await find_resumable_video(
         session=session, channel=channel, project_id=manifest.project_id
     )
     if video is None:
-        return await create_video(
-            session=session,
-            channel=channel,
-            manifest=manifest,
-            source=source,
-            budget_usd=budget_usd,
-            target_s=target_s,
+        video = await _insert_video(
+            session=session, channel=channel, manifest=manifest, source=source,
+            budget_usd=budget_usd, target_s=target_s, notion_page_id=None,
+        )  # fmt: skip
+        if video is not None:
+            return video
+        video = await find_resumable_video(
+            session=session, channel=channel, project_id=manifest.project_id
         )
+        if video is None:  # pragma: no cover - the winner finished it in between
+            raise StoreError(f"could not open a video of {manifest.project_id!r}: try again")
     plan = manifest.model_dump(mode="json")
     if plan != video.manifest:
         changed = [
@@ -175,10 +225,21 @@ async def set_status(
     actor: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Video:
-    """Move a video to ``status`` (clearing or setting its error), bump its sequence, log it."""
+    """Move a video to ``status`` (clearing or setting its error), bump its sequence, log it.
+
+    The move must be one the state machine allows (``flows.core.statuses``); anything else
+    raises StatusError and is logged. A final status frees the plan for a new video.
+    """
     video = await get_video(session=session, video_id=video_id, lock=True)
+    try:
+        check_transition(video.status, status, video_id=video_id)
+    except StatusError as exc:
+        _log.warning("refused: %s", exc)
+        raise
     video.status = status
     video.error = error
+    if status in FINAL:
+        video.active_key = None
     await record_event(
         session=session,
         video=video,
@@ -230,8 +291,12 @@ async def mark_started(*, session: AsyncSession, video_id: int) -> Video:
 async def mark_finished(
     *, session: AsyncSession, video_id: int, output_path: str | None = None
 ) -> Video:
-    """Record the end of the pipeline: end time, duration, and whether it passed its target."""
+    """Record the end of the pipeline: end time, duration, and whether it passed its target.
+
+    Made it: the streak of failures and automatic attempts starts again from zero.
+    """
     video = await get_video(session=session, video_id=video_id)
+    video.attempts, video.first_failed_at, video.next_attempt_at = 0, None, None
     video.completed_at = utcnow()
     if output_path is not None:
         video.output_path = output_path
@@ -239,65 +304,6 @@ async def mark_finished(
     video.duration_s = (video.completed_at - start).total_seconds()
     video.over_target = video.duration_s > video.target_s
     return video
-
-
-async def begin_step(
-    *, session: AsyncSession, video_id: int, step: str, items_total: int, flow_run_id: str | None
-) -> int:
-    run = StepRun(video_id=video_id, step=step, items_total=items_total, flow_run_id=flow_run_id)
-    session.add(run)
-    await session.flush()
-    await _completion(session, video_id, step, done=0, total=items_total, status="running")
-    return run.id
-
-
-async def step_progress(
-    *, session: AsyncSession, step_run_id: int, items_done: int, items_cached: int, cost_usd: float
-) -> None:
-    """Items finished so far in a running step, on the step run and on its video."""
-    run = await session.get_one(StepRun, step_run_id)
-    run.items_done, run.items_cached, run.cost_usd = items_done, items_cached, cost_usd
-    await _completion(
-        session, run.video_id, run.step, done=items_done, total=run.items_total, status="running"
-    )
-
-
-async def finish_step(
-    *,
-    session: AsyncSession,
-    step_run_id: int,
-    status: str,
-    items_done: int,
-    items_cached: int,
-    cost_usd: float,
-    error: str | None = None,
-) -> StepRun:
-    """Close a step run and add what it spent to its video's cost."""
-    run = await session.get_one(StepRun, step_run_id)
-    now = utcnow()
-    run.status, run.error, run.completed_at = status, error, now
-    run.items_done, run.items_cached, run.cost_usd = items_done, items_cached, cost_usd
-    run.duration_s = (now - _aware(run.started_at)).total_seconds()
-    video = await get_video(session=session, video_id=run.video_id)
-    video.cost_usd = round(video.cost_usd + cost_usd, 6)
-    await _completion(
-        session, run.video_id, run.step, done=items_done, total=run.items_total, status=status
-    )
-    return run
-
-
-async def _completion(
-    session: AsyncSession, video_id: int, step: str, *, done: int, total: int, status: str
-) -> None:
-    video = await get_video(session=session, video_id=video_id)
-    video.step_completion = {
-        **video.step_completion,
-        step: {"done": done, "total": total, "status": status},
-    }
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
 async def next_review_round(*, session: AsyncSession, video_id: int) -> int:
@@ -324,11 +330,6 @@ async def replace_plan(
         detail={"changes": changes, "round": video.review_round},
     )  # fmt: skip
     return video
-
-
-async def list_step_runs(*, session: AsyncSession, video_id: int) -> list[StepRun]:
-    query = select(StepRun).where(StepRun.video_id == video_id).order_by(StepRun.id)
-    return list((await session.scalars(query)).all())
 
 
 async def list_events(*, session: AsyncSession, video_id: int) -> list[VideoEvent]:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
 from typer.testing import CliRunner, Result
 
 from blocks import Channel, NotionBoard
@@ -122,3 +124,63 @@ def test_a_bad_option_is_named_and_nothing_is_saved(args: list[str], message: st
     assert result.exit_code == 1
     assert message in result.stderr
     assert invoke("channel", "show", args[0]).exit_code == 1
+
+
+async def _pool_with_queue(pool: str, queue: str, limit: int) -> None:
+    async with get_client() as client:
+        await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        await client.create_work_queue(queue, work_pool_name=pool, concurrency_limit=limit)
+
+
+async def _queue_limit(pool: str, queue: str) -> int | None:
+    async with get_client() as client:
+        return (await client.read_work_queue_by_name(queue, work_pool_name=pool)).concurrency_limit
+
+
+async def _drop_pool(pool: str) -> None:
+    async with get_client() as client:
+        await client.delete_work_pool(pool)
+
+
+def test_a_new_video_limit_reaches_the_channel_work_queue_at_once(names: list[str]) -> None:
+    name, pool = names[0], f"pool-{uuid.uuid4().hex[:8]}"
+    assert create(name).exit_code == 0
+    asyncio.run(_pool_with_queue(pool, f"channel-{name}", 1))
+    try:
+        changed = create(name, "--max-videos", "3", "--overwrite")
+        assert changed.exit_code == 0, changed.output
+        assert changed.stdout.splitlines() == [
+            f"saved channel {name!r}, board {name!r}",
+            f"work queue 'channel-{name}' (pool {pool!r}): 1 → 3 videos at once",
+        ]
+        assert asyncio.run(_queue_limit(pool, f"channel-{name}")) == 3
+        same = create(name, "--max-videos", "3", "--overwrite")
+        assert same.stdout.splitlines() == [f"saved channel {name!r}, board {name!r}"]
+    finally:
+        asyncio.run(_drop_pool(pool))
+    without_queue = create(names[1], "--max-videos", "2")
+    assert without_queue.stdout.splitlines() == [f"saved channel {names[1]!r}, board {names[1]!r}"]
+
+
+def test_a_channel_sets_its_own_retry_policy_and_a_bad_count_is_refused(
+    names: list[str], settings: object
+) -> None:
+    from flows.channels import forget_blocks, resolve_channel
+
+    name = names[0]
+    made = invoke(
+        "channel", "create", name, "--retries", "video=5", "--retry-base-minutes", "2",
+        "--retry-max-age-hours", "6", "--max-recoveries", "1",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    forget_blocks()
+    config = asyncio.run(resolve_channel(name))
+    assert config.retries("video") == 5 and config.retries("assets") == 3
+    assert config.retry.base_s == 120 and config.retry.max_age_s == 6 * 3600
+    assert config.retry.max_recoveries == 1 and config.retry.retry_later
+    off = invoke("channel", "create", names[1], "--no-retry-later")
+    assert off.exit_code == 0, off.output
+    forget_blocks()
+    assert not asyncio.run(resolve_channel(names[1])).retry.retry_later
+    bad = invoke("channel", "create", names[2], "--retries", "video=-1")
+    assert bad.exit_code == 1 and "--retries video=-1: a whole number of at least 0" in bad.output

@@ -1,16 +1,28 @@
-"""``reelflow setup``: blocks registered and global concurrency limits created, idempotently."""
+"""``reelflow setup``: blocks, global concurrency limits and the zombie automation, idempotently."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from datetime import timedelta
+from uuid import UUID
 
 import pytest
-from prefect.client.orchestration import get_client
+from prefect import flow
+from prefect.automations import AutomationCore, ChangeFlowRunState, EventTrigger
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.objects import State, StateType
+from prefect.events import Event
+from prefect.events.clients import get_events_client
+from prefect.events.schemas.automations import Automation, Posture
+from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Running
 from typer.testing import CliRunner
 
 from flows.cli.main import app
+from flows.cli.setup import ZOMBIE_AUTOMATION, zombie_automation
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -41,3 +53,92 @@ def test_setup_creates_what_is_missing_and_keeps_what_exists() -> None:
     second = runner.invoke(app, ["setup"])
     assert second.exit_code == 0 and "created" not in second.stdout
     assert "kept notion-api (limit 1, 3 slot(s)/s decay)" in second.stdout
+
+
+async def _automations(name: str = ZOMBIE_AUTOMATION) -> list[Automation]:
+    async with get_client() as client:
+        return await client.read_automations_by_name(name)
+
+
+async def _replace_with_a_changed_copy() -> None:
+    async with get_client() as client:
+        for found in await client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            assert found.id is not None
+            await client.delete_automation(found.id)
+        changed = zombie_automation()
+        changed.trigger = changed.trigger.model_copy(update={"within": timedelta(seconds=600)})
+        for _ in range(2):  # and a duplicate of it
+            await client.create_automation(AutomationCore(**changed.model_dump(exclude={"id"})))
+
+
+def test_setup_creates_the_zombie_automation_once_and_repairs_a_changed_one() -> None:
+    asyncio.run(_replace_with_a_changed_copy())
+    repaired = runner.invoke(app, ["setup"])
+    assert repaired.exit_code == 0, repaired.output
+    assert f"updated automation {ZOMBIE_AUTOMATION}, removed 1 duplicate(s)" in repaired.stdout
+    again = runner.invoke(app, ["setup"])
+    assert f"kept automation {ZOMBIE_AUTOMATION}" in again.stdout, again.output
+    [automation] = asyncio.run(_automations())
+    trigger = automation.trigger
+    assert isinstance(trigger, EventTrigger) and trigger.posture == Posture.Proactive
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
+    assert {"prefect.flow-run.heartbeat", "prefect.flow-run.Suspended"} <= trigger.expect
+    assert trigger.for_each == {"prefect.resource.id"}
+    assert trigger.within == timedelta(seconds=90) and trigger.threshold == 1
+    [action] = automation.actions
+    assert isinstance(action, ChangeFlowRunState) and action.state == StateType.CRASHED
+
+
+async def test_the_server_crashes_a_reelflow_run_that_stops_heartbeating() -> None:
+    """The same trigger with Prefect's shortest window (10 s), on two Running flow runs that
+    each send one heartbeat: the tagged one is crashed, the untagged one is left alone."""
+
+    @flow
+    def stand_in() -> None: ...
+
+    async with get_client() as client:
+        ours = await client.create_flow_run(stand_in, tags=["reelflow"], state=Running())
+        other = await client.create_flow_run(stand_in, state=Running())
+        ids = [f"prefect.flow-run.{ours.id}", f"prefect.flow-run.{other.id}"]
+        probe = zombie_automation()
+        probe.name = f"test-zombie-{ours.id}"
+        probe.trigger = probe.trigger.model_copy(
+            update={
+                "within": timedelta(seconds=10),
+                "match": ResourceSpecification({"prefect.resource.id": ids}),
+            }
+        )
+        automation_id = await client.create_automation(
+            AutomationCore(**probe.model_dump(exclude={"id"}))
+        )
+        tag = {"prefect.resource.id": "prefect.tag.reelflow", "prefect.resource.role": "tag"}
+        try:
+            async with get_events_client() as events:
+                for resource_id, related in ((ids[0], [tag]), (ids[1], [])):
+                    await events.emit(
+                        Event(
+                            event="prefect.flow-run.heartbeat",
+                            resource={"prefect.resource.id": resource_id},
+                            related=related,
+                        )
+                    )
+            crashed = await _wait_for_state(client, ours.id, StateType.CRASHED, timeout=60)
+            await asyncio.sleep(6)  # one more evaluation pass (every 5 s) for the other run
+            untouched = (await client.read_flow_run(other.id)).state
+        finally:
+            await client.delete_automation(automation_id)
+    assert crashed.type == StateType.CRASHED, f"still {crashed.name} 60 s after its heartbeat"
+    assert "No heartbeat for 90 s" in (crashed.message or "")
+    assert untouched is not None and untouched.type == StateType.RUNNING
+
+
+async def _wait_for_state(
+    client: PrefectClient, flow_run_id: UUID, wanted: StateType, timeout: float
+) -> State:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = (await client.read_flow_run(flow_run_id)).state
+        assert state is not None
+        if state.type == wanted or time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(1)

@@ -124,6 +124,17 @@ def _wait_healthy(api: str, timeout: float) -> None:
     raise TimeoutError("prefect server did not become healthy")
 
 
+def _pause_scheduled(api: str) -> None:
+    """Pause the scheduled deployments (intake, recover, prune…): the tests start every run
+    they look at themselves, and a recover pass starting videos of its own would race them."""
+    with httpx.Client(base_url=api, timeout=30) as client:
+        found = client.post("/deployments/filter", json={"limit": 200})
+        found.raise_for_status()
+        for deployment in found.json():
+            if deployment.get("schedules"):
+                client.patch(f"/deployments/{deployment['id']}", json={"paused": True})
+
+
 def _run(stack: Stack, tool: str, *args: str) -> str:
     done = subprocess.run(
         [str(BIN / tool), *args], env=stack.env, cwd=PROJECT_ROOT, capture_output=True,
@@ -167,6 +178,7 @@ def deployed_stack(root: Path, deploy: tuple[str, ...] = ("--all",)) -> Iterator
         _run(stack, "prefect", "work-pool", "create", POOL, "--type", "process")
         _run(stack, "reelflow", "db", "upgrade")
         _run(stack, "prefect", "--no-prompt", "deploy", *deploy)
+        _pause_scheduled(api)
         yield stack
     finally:
         for process in reversed(stack.processes):

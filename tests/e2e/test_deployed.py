@@ -142,3 +142,33 @@ def _wait_mid_clip(stack: Stack, flow_run_id: str, timeout: float = 180) -> int:
                 return int(mine[0]["video_id"])
         assert time.monotonic() < deadline, "the run never reached the clip step"
         time.sleep(0.5)
+
+
+def test_two_deployed_runs_of_one_plan_on_two_workers_make_one_video_and_each_item_once(
+    stack: Stack, tmp_path: Path
+) -> None:
+    made = stack.cli("channel", "create", "twice", "--max-videos", "2")
+    assert made.returncode == 0, made.stderr
+    workers = [
+        stack.start(str(BIN / "prefect"), "worker", "start", "--pool", POOL, log=f"worker-{n}")
+        for n in (4, 5)
+    ]
+    plan = tmp_path / "twice.yaml"
+    plan.write_text(TINY.read_text().replace("project_id: tiny", "project_id: twice"))
+    try:
+        runs = [submit(stack, str(plan), "--channel", "twice") for _ in range(2)]
+        ended = {run: stack.wait_for_state(run, {"Suspended", "FAILED"}, timeout=240)
+                 for run in runs}  # fmt: skip
+        suspended = [r for r, s in ended.items() if s["state"]["type"] == "PAUSED"]
+        failed = [s for s in ended.values() if s["state"]["type"] == "FAILED"]
+        assert len(suspended) == 1 and len(failed) == 1, ended
+        assert "is being produced by run" in failed[0]["state"]["message"]
+        final = _approve_and_finish(stack, suspended[0])
+        rows = stack.executions(final["video_id"])
+        ran = Counter(label for label, _ in rows)
+        assert len(ran) == 18 and set(ran.values()) == {1}, f"items ran twice: {ran}"
+        videos = stack.query("SELECT id FROM videos WHERE project_id = 'twice'")
+        assert len(videos) == 1
+    finally:
+        for worker in workers:
+            kill_tree(worker, signal.SIGTERM)

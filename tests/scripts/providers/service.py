@@ -75,6 +75,7 @@ class Fault:
     method: str | None = None
     delay: float = 0.0
     body: Any = None
+    until: float | None = None  # an outage: every matching request until this monotonic time
 
 
 Handler = Callable[[Request, Seen], Any]
@@ -145,6 +146,12 @@ class FakeService:
         with self._lock:
             self.faults.append(Fault(status, times, retry_after, path, method, delay, body))
 
+    def down_for(self, seconds: float, status: int = 503, *, path: str = "") -> None:
+        """An outage: every authorised request to ``path…`` for ``seconds`` gets ``status``
+        and the provider's error body (as a service does while it is down or overloaded)."""
+        with self._lock:
+            self.faults.append(Fault(status, 0, path=path, until=time.monotonic() + seconds))
+
     def seen(
         self, method: str | None = None, path: str = "", status: int | None = None
     ) -> list[Seen]:
@@ -205,7 +212,13 @@ class FakeService:
 
     def _next_fault(self, seen: Seen) -> Fault | None:
         with self._lock:
-            for fault in self.faults:
+            for fault in list(self.faults):
+                if fault.until is not None:
+                    if time.monotonic() >= fault.until:
+                        self.faults.remove(fault)
+                    elif seen.path.startswith(fault.path):
+                        return fault
+                    continue
                 if seen.path.startswith(fault.path) and fault.method in (None, seen.method):
                     fault.times -= 1
                     if fault.times <= 0:
