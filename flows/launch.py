@@ -30,7 +30,9 @@ __all__ = [
     "DEPLOYMENT",
     "StartMode",
     "channel_queue",
+    "ensure_deployment",
     "queue_name",
+    "resolve_mode",
     "start_videos",
     "update_channel_queues",
 ]
@@ -66,11 +68,30 @@ async def start_videos(
     video_ids = list(dict.fromkeys(video_ids))
     if not video_ids:
         return {}
-    if mode == "auto":
-        mode = "deployment" if _in_deployment() else "here"
+    mode = resolve_mode(mode)
     if mode == "deployment":
         return await _deployed(video_ids, deployment, budget_usd)
     return await _here(video_ids, budget_usd)
+
+
+def resolve_mode(mode: StartMode) -> StartMode:
+    """ "auto" is "deployment" inside a deployed flow run, else "here"."""
+    if mode != "auto":
+        return mode
+    return "deployment" if _in_deployment() else "here"
+
+
+async def ensure_deployment(deployment: str) -> None:
+    """Raise ConfigError (one line) unless ``deployment`` exists on the Prefect server:
+    check before taking videos to start, so none is taken and then left unstarted."""
+    async with get_client() as client:
+        try:
+            await client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            raise ConfigError(
+                f"no deployment {deployment!r} on this Prefect server: run `prefect deploy --all`"
+                " (or produce here: reelflow recover --here)"
+            ) from None
 
 
 def _in_deployment() -> bool:

@@ -28,7 +28,13 @@ from flows.core.models import Video, utcnow
 from flows.core.registry import load_registry
 from flows.core.settings import get_settings
 from flows.core.store import session_scope
-from flows.launch import DEPLOYMENT, StartMode, start_videos
+from flows.launch import (
+    DEPLOYMENT,
+    StartMode,
+    ensure_deployment,
+    resolve_mode,
+    start_videos,
+)
 from flows.notion_sync import submit_sync
 from flows.status import change_status
 
@@ -100,6 +106,9 @@ async def recover(start: StartMode = "auto", deployment: str = DEPLOYMENT) -> di
         deployment: The produce-video deployment.
     """
     logger = get_run_logger()
+    start = resolve_mode(start)
+    if start == "deployment":
+        await ensure_deployment(deployment)  # before taking any video
     reaped = await reap_dead_runs()
     taken = await take_recoverable()
     if reaped or any(taken.values()):

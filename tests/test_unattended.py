@@ -245,3 +245,26 @@ def test_retry_policy_backs_off_and_gives_up_past_its_maximum_age() -> None:
 
 
 pytest_plugins = ["tests.scripts.providers.fixtures"]
+
+
+def test_recover_without_a_deployment_says_so_and_takes_no_video(configure: Configure) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli.main import app
+    from tests.factories import open_video
+
+    configure()
+
+    async def crashed() -> int:
+        video_id = await open_video()
+        async with session_scope() as session:
+            await videos.set_status(session=session, video_id=video_id, status="crashed")
+        return video_id
+
+    video_id = asyncio.run(crashed())
+    result = CliRunner().invoke(app, ["recover"])
+    assert result.exit_code == 1
+    assert "no deployment 'produce-video/produce-video'" in result.output
+    assert "Traceback" not in result.output
+    video = asyncio.run(_video(video_id))
+    assert video.status == "crashed" and video.attempts == 0, "nothing taken, nothing lost"

@@ -61,9 +61,11 @@ async def _dry_run() -> dict[str, Any]:
 
 async def _recover(here: bool, approve: bool) -> dict[str, Any]:
     from flows.cli.video import follow, preset_decision
-    from flows.launch import start_videos
+    from flows.launch import DEPLOYMENT, ensure_deployment, start_videos
     from flows.recover import reap_dead_runs, take_recoverable
 
+    if not here:
+        await ensure_deployment(DEPLOYMENT)  # before taking any video
     reaped = await reap_dead_runs()
     taken = await take_recoverable()
     to_start = taken["crashed"] + taken["retry_scheduled"]
