@@ -60,8 +60,8 @@ async def _keep(video_id: int, holder: str, lease: float) -> None:
         except ReelflowError as exc:  # try again next time; the lease has room for two misses
             _log.warning("video %s: could not renew this run's hold: %s", video_id, exc)
             continue
-        if not held:
-            _log.warning("video %s: this run no longer holds it (reaped as dead?)", video_id)
+        if not held:  # let go, taken over by the flow it started, or reaped as dead
+            _log.debug("video %s: %s no longer holds it", video_id, holder)
             return
 
 

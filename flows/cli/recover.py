@@ -6,13 +6,14 @@ Reaps videos whose run died, starts crashed videos again (at most the channel's
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated, Any
 
 import typer
 
 from flows.cli.common import fail, print_json, run
-from flows.core import recovery
+from flows.core import recovery, runs
 from flows.core.store import session_scope
 
 __all__ = ["recover_command"]
@@ -63,6 +64,7 @@ async def _recover(here: bool, approve: bool) -> dict[str, Any]:
     from flows.cli.video import follow, preset_decision
     from flows.launch import DEPLOYMENT, ensure_deployment, start_videos
     from flows.recover import reap_dead_runs, take_recoverable
+    from flows.runs import holding_video
 
     if not here:
         await ensure_deployment(DEPLOYMENT)  # before taking any video
@@ -75,10 +77,13 @@ async def _recover(here: bool, approve: bool) -> dict[str, Any]:
         report["flow runs"] = list(runs_.values())
         return report
     preset = preset_decision(approve, None, "recover")
-    for video_id in to_start:
-        typer.echo(f"video {video_id}: starting again")
-        try:
-            await follow(video_id, preset, "recover", verbose=False)
-        except Exception as exc:  # one video's failure does not stop the others
-            typer.echo(f"video {video_id}: {exc}", err=True)
+    async with contextlib.AsyncExitStack() as held:  # ours from here: if we die, reaped
+        for video_id in to_start:
+            await held.enter_async_context(holding_video(video_id, runs.process_holder()))
+        for video_id in to_start:
+            typer.echo(f"video {video_id}: starting again")
+            try:
+                await follow(video_id, preset, "recover", verbose=False)
+            except Exception as exc:  # one video's failure does not stop the others
+                typer.echo(f"video {video_id}: {exc}", err=True)
     return report

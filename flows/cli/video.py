@@ -129,49 +129,56 @@ async def _watch(
     budget: float | None,
     options: Options | None = None,
 ) -> dict[str, Any]:
+    from flows.runs import holding_video
+
     options = options or Options()
     name = channel or plan.channel or "default"
-    async with session_scope() as session:
-        video = await videos.open_video(
-            session=session,
-            channel=name,
-            manifest=plan,
-            source=str(path),
-            target_s=get_settings().target_seconds,
-        )
-        video_id = video.id
+    settings = get_settings()
+    busy: VideoBusy | None = None
+    try:  # opened and held by this process in one transaction: if it dies, recover reaps it
+        async with session_scope() as session:
+            video = await videos.open_video(
+                session=session, channel=name, manifest=plan, source=str(path),
+                target_s=settings.target_seconds,
+            )  # fmt: skip
+            video_id = video.id
+            await runs.claim_run(
+                session=session, video_id=video_id, holder=runs.process_holder(),
+                lease_s=settings.run_lease_seconds,
+            )  # fmt: skip
+    except VideoBusy as exc:
+        busy, video_id = exc, int(exc.video_id)
     typer.echo(f"video {video_id}: {plan.title} ({len(plan.scenes)} scenes, {plan.duration:g} s)")
     while True:
-        ended = await _wait_while_busy(video_id, options)
-        if ended is not None:
-            return ended
-        try:
-            return await follow(
-                video_id, preset, reviewer, verbose, budget=budget,
-                allow_partial=options.allow_partial,
-            )  # fmt: skip
-        except VideoBusy:  # another run took it between our look and our claim
+        if busy is not None:
             if not options.wait:
-                raise
+                raise busy
+            ended = await _wait_while_busy(video_id, busy, options)
+            if ended is not None:
+                return ended
+        try:
+            async with holding_video(video_id, runs.process_holder()):
+                return await follow(
+                    video_id, preset, reviewer, verbose, budget=budget,
+                    allow_partial=options.allow_partial,
+                )  # fmt: skip
+        except VideoBusy as exc:
+            busy = exc
 
 
-async def _wait_while_busy(video_id: int, options: Options) -> dict[str, Any] | None:
-    """Leave (VideoBusy) or wait while another live run holds the video. When that run
-    finished the video meanwhile, what it ended with; else None: ours to produce."""
-    said = False
+async def _wait_while_busy(
+    video_id: int, busy: VideoBusy, options: Options
+) -> dict[str, Any] | None:
+    """Wait while another live run holds the video. When that run finished the video
+    meanwhile, what it ended with; else None: ours to produce."""
+    typer.echo(f"{busy}; waiting for it (Ctrl-C to stop waiting)")
     while True:
         async with session_scope() as session:
             video = await videos.get_video(session=session, video_id=video_id)
-        busy = runs.busy_with(video)
-        if busy is None:
+        if runs.busy_with(video) is None:
             break
-        if not options.wait:
-            raise busy
-        if not said:
-            typer.echo(f"{busy}; waiting for it (Ctrl-C to stop waiting)")
-            said = True
         await asyncio.sleep(options.poll_seconds)
-    if not said or video.status not in FINAL:
+    if video.status not in FINAL:
         return None
     typer.echo(f"video {video_id} was {video.status} meanwhile, by run {video.flow_run_id}")
     final = Path(video.output_path or "")

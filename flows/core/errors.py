@@ -116,6 +116,7 @@ class StatusError(StoreError):
 class VideoBusy(ReelflowError):
     """Another live run holds the video: ``holder`` (a flow run id) since ``since``."""
 
+    video_id: int
     holder: str
     since: str | None
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, case, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.errors import NotFoundError, VideoBusy
@@ -26,6 +26,7 @@ __all__ = [
     "claim_run",
     "close_executions",
     "holder_is_dead",
+    "process_holder",
     "release_run",
     "renew_run",
     "videos_of_run",
@@ -43,7 +44,13 @@ async def claim_run(*, session: AsyncSession, video_id: int, holder: str, lease_
     Raises VideoBusy naming the run that holds it and since when.
     """
     now = utcnow()
-    free = or_(Video.run_lease.is_(None), Video.run_lease == holder, Video.run_lease_until < now)
+    free = or_(
+        Video.run_lease.is_(None),
+        Video.run_lease == holder,
+        Video.run_lease_until < now,
+        # taken by this very process for the flow it now runs (``process_holder``)
+        and_(Video.run_lease == process_holder(), Video.run_host == socket.gethostname()),
+    )
     if await _take(session, video_id, holder, lease_s, now, free):
         return await _fresh(session, video_id)
     video = await _fresh(session, video_id)
@@ -84,6 +91,13 @@ async def _take(
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount > 0
+
+
+def process_holder() -> str:
+    """The holder name a command uses to take a video for the flow it is about to run in
+    this process: the flow's own claim takes it over; if the process dies first, the video
+    is reaped like any dead run's."""
+    return f"process-{os.getpid()}"
 
 
 def busy_with(video: Video, holder: str | None = None) -> VideoBusy | None:

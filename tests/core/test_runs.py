@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from flows.core import runs, videos
+from flows.core import recovery, runs, videos
 from flows.core.errors import VideoBusy
 from flows.core.manifest import load_manifest
 from flows.core.models import utcnow
@@ -87,6 +87,9 @@ async def test_a_lease_held_by_a_process_of_this_host_that_exited_is_free_at_onc
         video = await videos.get_video(session=session, video_id=video_id)
     assert video.run_lease == "gone" and video.run_pid not in (None, os.getpid())
     assert runs.holder_is_dead(video)
+    async with session_scope() as session:
+        dead = await recovery.dead_runs(session=session)
+    assert [v.id for v in dead] == [video_id], "recover reaps it though its lease has time left"
     assert await _claim(video_id, "next") == "taken"
 
 
