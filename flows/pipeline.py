@@ -27,6 +27,7 @@ from flows.core.errors import ConfigError, ManifestError, StepError, VideoBusy
 from flows.core.manifest import Manifest, apply_changes, load_manifest, parse_manifest
 from flows.core.media import problems_with_final
 from flows.core.models import Video
+from flows.core.names import check_channel_name
 from flows.core.settings import get_settings
 from flows.core.steps import STEPS, VideoPaths, plan_items
 from flows.core.store import session_scope
@@ -162,7 +163,7 @@ async def _open(
         if video_id is None:
             assert manifest is not None
             plan = load_manifest(manifest) if isinstance(manifest, str) else manifest
-            name = channel or plan.channel or "default"
+            name = check_channel_name(channel or plan.channel or "default")
             found = await videos.find_resumable_video(
                 session=session, channel=name, project_id=plan.project_id
             )

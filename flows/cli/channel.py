@@ -8,7 +8,6 @@ would use another's board, database or credential blocks is refused.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from blocks import Channel, ElevenLabsCredentials, GeminiCredentials, KlingCrede
 from flows.channels import PROVIDER_ENV, forget_blocks, load_channel_block
 from flows.cli.common import fail, print_json, run
 from flows.core.errors import ConfigError
+from flows.core.names import check_channel_name
 from flows.core.steps import STEPS
 from flows.notion_boards import channel_documents, forget_boards
 
@@ -26,7 +26,6 @@ app = typer.Typer(
     help="Channels: outputs, providers, credentials, Notion board and budget (Prefect blocks).",
 )
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 PROVIDERS = ("local", *PROVIDER_ENV)
 # provider → (the Channel field naming its credentials block, that block's type)
 _CREDENTIALS: dict[str, tuple[str, Any]] = {
@@ -100,8 +99,10 @@ def create(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing channel.")] = False,
 ) -> None:
     """Save a channel (and its NotionBoard block when --notion-database is given)."""
-    if not NAME.match(name):
-        fail(f"channel name {name!r}: use lowercase letters, digits and dashes")
+    try:
+        check_channel_name(name)
+    except ConfigError as exc:
+        fail(str(exc))
     if notion_board and notion_database:
         fail("give --notion-board or --notion-database, not both")
     if notion_status_type not in ("status", "select"):

@@ -17,6 +17,7 @@ from flows.cli.common import fail, print_json, run
 from flows.core import videos
 from flows.core.errors import ReviewError
 from flows.core.manifest import Manifest, load_manifest
+from flows.core.names import check_channel_name
 from flows.core.settings import get_settings
 from flows.core.store import session_scope
 
@@ -106,7 +107,7 @@ async def _submit(
         resumed.append((f"video {video_id}", video_id, name))
     jobs: list[tuple[str, int, str]] = []
     for path, plan in plans:
-        name = channel or plan.channel or "default"
+        name = check_channel_name(channel or plan.channel or "default")
         async with session_scope() as session:
             video = await videos.open_video(
                 session=session, channel=name, manifest=plan, source=str(path),

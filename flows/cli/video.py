@@ -16,6 +16,7 @@ from flows.cli.progress import StepBars
 from flows.core import runs, step_runs, videos
 from flows.core.errors import VideoBusy
 from flows.core.manifest import Manifest, load_manifest
+from flows.core.names import check_channel_name
 from flows.core.settings import PROJECT_ROOT, get_settings
 from flows.core.statuses import FINAL
 from flows.core.steps import STEPS
@@ -132,7 +133,7 @@ async def _watch(
     from flows.runs import holding_video
 
     options = options or Options()
-    name = channel or plan.channel or "default"
+    name = check_channel_name(channel or plan.channel or "default")
     settings = get_settings()
     busy: VideoBusy | None = None
     try:  # opened and held by this process in one transaction: if it dies, recover reaps it

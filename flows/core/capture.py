@@ -9,7 +9,10 @@ always available, whatever the cap, because it is the script's JSON result.
 
 Secrets are masked before anything is cut: each kept part is redacted together with
 ``LOOKAHEAD`` bytes of the stream beyond its edge, then cut, so a secret that straddles a
-cut is masked whole instead of showing half of itself.
+cut is masked whole instead of showing half of itself. The spill file is masked too, as it
+is written: a secret cut across two reads is held back until it is whole, and one that
+straddles the cap is masked whole at the end of the kept head, the file going on after it,
+so the record's head and the file together are the whole stream, masked.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from flows.core.redact import Redactor
+from flows.core.redact import Redactor, StreamRedactor
 from flows.core.settings import OutputStrategy
 
 __all__ = ["Capture", "LogSink"]
@@ -71,6 +74,9 @@ class Capture:
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._spill: BinaryIO | None = None
+        self._spill_redactor: StreamRedactor | None = None
+        self._edge = bytearray()  # the stream's first bytes past the cap, for the log's cut
+        self._cut = limit  # where the head ends and the spill file starts (a character start)
         self.spilled: Path | None = None
         self._closed = False
 
@@ -89,15 +95,16 @@ class Capture:
         """What was kept, decoded and redacted, with a marker if something was cut."""
         if not self._dropped_bytes:
             return self._redactor.text(_decode(self._whole()))
-        head = _first(self._redactor.text(_decode(self._head)), self._head_cap)
         dropped = self._dropped_bytes
+        if self.spilled is not None:  # the head ends exactly where the spill file starts
+            head = _decode(self._redactor.prefix(bytes(self._head), self._cut))
+            return head + f"\n[reelflow: {dropped} more bytes in {self.spilled}]"
+        head = _first(self._redactor.text(_decode(self._head)), self._head_cap)
         if self._strategy == "head_tail":
             return (
                 f"{head}\n[reelflow: output truncated, {dropped} bytes cut here; kept the "
                 f"first {self._head_cap} and the last {self._tail_cap} bytes]\n{self._tail()}"
             )
-        if self.spilled is not None:
-            return head + f"\n[reelflow: {dropped} more bytes in {self.spilled}]"
         return head + f"\n[reelflow: output truncated, {dropped} bytes dropped]"
 
     def last_line(self) -> str:
@@ -138,12 +145,13 @@ class Capture:
     def _overflow(self, rest: bytes) -> None:
         first = self._dropped_bytes == 0
         self._dropped_bytes += len(rest)
+        if self._sink is not None and len(self._edge) < self._redactor.longest:
+            self._edge += rest[: self._redactor.longest - len(self._edge)]
         if self._strategy == "spill":
             if self._spill is None:
-                self._spill_path.parent.mkdir(parents=True, exist_ok=True)
-                self._spill = self._spill_path.open("wb")
-                self.spilled = self._spill_path
-            self._spill.write(rest)
+                self._start_spill()
+            assert self._spill is not None and self._spill_redactor is not None
+            self._spill.write(self._spill_redactor.feed(rest))
         elif self._strategy == "fail":
             self._on_exceeded()
         if first and self._sink is not None:
@@ -153,6 +161,20 @@ class Capture:
                 "head_tail": f"; its last {self._tail_cap} bytes follow when it ends",
             }.get(self._strategy, "")
             self._sink(self.name, f"[reelflow: {self.name} passed {self._limit} bytes{where}]")
+
+    def _start_spill(self) -> None:
+        """Open the spill file; its redactor reads the stream from the start (the head holds
+        the first limit + LOOKAHEAD bytes) so that it masks exactly what a whole-stream
+        redaction would, but writes only from the cut on."""
+        head = self._head
+        self._cut = self._limit
+        while 0 < self._cut < len(head) and head[self._cut] & 0xC0 == 0x80:
+            self._cut -= 1  # never cut a character in two
+        self._spill_redactor = self._redactor.stream(skip=self._cut)
+        self._spill_path.parent.mkdir(parents=True, exist_ok=True)
+        self._spill = self._spill_path.open("wb")
+        self.spilled = self._spill_path
+        self._spill.write(self._spill_redactor.feed(bytes(head[: self._limit])))
 
     def _buffer(self, text: str) -> None:
         text = self._partial + text
@@ -183,6 +205,9 @@ class Capture:
         self._closed = True
         if self._sink is not None:
             self._partial += self._decoder.decode(b"", final=True)
+            if self._dropped_bytes and self._partial:  # a secret across the cap: masked whole
+                ahead = self._partial + _decode(self._edge)
+                self._partial = self._redactor.text_prefix(ahead, len(self._partial))
             if self._partial:
                 self._pending.append(self._partial)
                 self._partial = ""
@@ -196,6 +221,8 @@ class Capture:
                 for block in _blocks(self._tail()):
                     self._sink(self.name, block)
         if self._spill is not None:
+            if self._spill_redactor is not None:
+                self._spill.write(self._spill_redactor.finish())
             self._spill.close()
 
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from flows.core.errors import ManifestError
+from flows.core.errors import ConfigError, ManifestError
+from flows.core.names import check_channel_name
 
 __all__ = [
     "CHANGEABLE_FIELDS",
@@ -85,6 +86,16 @@ class Manifest(_Strict):
         if not SLUG.match(value):
             raise ValueError("use lowercase letters, digits, - and _ (at most 64)")
         return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            return check_channel_name(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("resolution")
     @classmethod

@@ -19,8 +19,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 __all__ = [
+    "NUL_REPLACEMENT",
     "Base",
     "Channel",
     "NotionBoardState",
@@ -29,6 +31,7 @@ __all__ = [
     "Video",
     "VideoEvent",
     "utcnow",
+    "without_nul",
 ]
 
 
@@ -53,11 +56,74 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# PostgreSQL text and JSONB cannot hold NUL (U+0000): one in any value fails the whole
+# statement ("invalid byte sequence … 0x00"). Every text and JSON column below replaces it
+# with U+FFFD, the character undecodable bytes already become, as values are bound.
+NUL = "\x00"
+NUL_REPLACEMENT = "\ufffd"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL replaced in every string, JSON keys and nested values included."""
+    if isinstance(value, str):
+        return value.replace(NUL, NUL_REPLACEMENT) if NUL in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value
+
+
+class NulFreeString(TypeDecorator[str]):
+    """VARCHAR whose values never hold NUL: ``NulFreeString(200)`` as ``String(200)``."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace(NUL, NUL_REPLACEMENT) if isinstance(value, str) else value
+
+
+class NulFreeText(TypeDecorator[str]):
+    """TEXT whose values never hold NUL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace(NUL, NUL_REPLACEMENT) if isinstance(value, str) else value
+
+
+class NulFreeJSON(TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL) whose strings, keys included, never hold NUL."""
+
+    impl = JSON
+    cache_ok = True
+    hashable = False  # as JSON: dicts and lists are not hashable
+    should_evaluate_none = True  # as JSON(): Python None is stored as JSON null
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        return self.impl_instance.coerce_compared_value(op, value)  # col["key"] stays a key
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return without_nul(value)
+
+
+JSONType = NulFreeJSON()
 
 
 class Base(AsyncAttrs, DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, datetime: UTCDateTime}
+    type_annotation_map = {
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        datetime: UTCDateTime,
+        str: NulFreeString(),
+    }
 
 
 class Channel(Base):
@@ -66,7 +132,7 @@ class Channel(Base):
     __tablename__ = "channels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(NulFreeString(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -77,12 +143,12 @@ class Video(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
-    project_id: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str] = mapped_column(String(500))
+    project_id: Mapped[str] = mapped_column(NulFreeString(200))
+    title: Mapped[str] = mapped_column(NulFreeString(500))
     manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    manifest_source: Mapped[str | None] = mapped_column(String(1000))
-    status: Mapped[str] = mapped_column(String(40), index=True, default="queued")
-    error: Mapped[str | None] = mapped_column(Text)
+    manifest_source: Mapped[str | None] = mapped_column(NulFreeString(1000))
+    status: Mapped[str] = mapped_column(NulFreeString(40), index=True, default="queued")
+    error: Mapped[str | None] = mapped_column(NulFreeText)
     step_completion: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -91,23 +157,23 @@ class Video(Base):
     over_target: Mapped[bool] = mapped_column(default=False)
     cost_usd: Mapped[float] = mapped_column(default=0.0)
     budget_usd: Mapped[float | None]
-    output_path: Mapped[str | None] = mapped_column(String(1000))
-    flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    output_path: Mapped[str | None] = mapped_column(NulFreeString(1000))
+    flow_run_id: Mapped[str | None] = mapped_column(NulFreeString(36), index=True)
     review_round: Mapped[int] = mapped_column(default=0)
-    notion_page_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    notion_page_id: Mapped[str | None] = mapped_column(NulFreeString(64), unique=True)
     status_seq: Mapped[int] = mapped_column(default=0)
     notion_synced_seq: Mapped[int] = mapped_column(default=0)
-    notion_error: Mapped[str | None] = mapped_column(Text)
-    notion_lease: Mapped[str | None] = mapped_column(String(36))
+    notion_error: Mapped[str | None] = mapped_column(NulFreeText)
+    notion_lease: Mapped[str | None] = mapped_column(NulFreeString(36))
     notion_lease_until: Mapped[datetime | None]
     notion_create_sent_at: Mapped[datetime | None]  # a card create whose answer is not recorded
     # "<channel id>:<project id>" while unfinished, NULL once final: UNIQUE, so two runs of
     # one plan started together open one video.
-    active_key: Mapped[str | None] = mapped_column(String(420), unique=True)
-    run_lease: Mapped[str | None] = mapped_column(String(64))  # the live run working on it
+    active_key: Mapped[str | None] = mapped_column(NulFreeString(420), unique=True)
+    run_lease: Mapped[str | None] = mapped_column(NulFreeString(64))  # the live run working on it
     run_lease_until: Mapped[datetime | None]  # renewed while that run is alive
     run_started_at: Mapped[datetime | None]  # when that run took the video
-    run_host: Mapped[str | None] = mapped_column(String(255))  # where that run's process is
+    run_host: Mapped[str | None] = mapped_column(NulFreeString(255))  # where that run's process is
     run_pid: Mapped[int | None]  # and its pid: a dead process on this host frees the video
     attempts: Mapped[int] = mapped_column(default=0)  # automatic re-runs (recover, retries)
     next_attempt_at: Mapped[datetime | None]  # retry_scheduled: when the next try starts
@@ -121,11 +187,11 @@ class NotionBoardState(Base):
 
     __tablename__ = "notion_boards"
 
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    database_id: Mapped[str | None] = mapped_column(String(64))
-    data_source_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(NulFreeString(200), primary_key=True)
+    database_id: Mapped[str | None] = mapped_column(NulFreeString(64))
+    data_source_id: Mapped[str | None] = mapped_column(NulFreeString(64))
     blocked_until: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(NulFreeText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -137,8 +203,8 @@ class StepRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
-    step: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    step: Mapped[str] = mapped_column(NulFreeString(32))
+    status: Mapped[str] = mapped_column(NulFreeString(20), default="running")
     items_done: Mapped[int] = mapped_column(default=0)
     items_cached: Mapped[int] = mapped_column(default=0)
     items_total: Mapped[int] = mapped_column(default=0)
@@ -146,8 +212,8 @@ class StepRun(Base):
     completed_at: Mapped[datetime | None]
     duration_s: Mapped[float | None]
     cost_usd: Mapped[float] = mapped_column(default=0.0)
-    error: Mapped[str | None] = mapped_column(Text)
-    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(NulFreeText)
+    flow_run_id: Mapped[str | None] = mapped_column(NulFreeString(36))
 
 
 class VideoEvent(Base):
@@ -159,9 +225,9 @@ class VideoEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(30))
-    status: Mapped[str | None] = mapped_column(String(40))
-    actor: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(NulFreeString(30))
+    status: Mapped[str | None] = mapped_column(NulFreeString(40))
+    actor: Mapped[str | None] = mapped_column(NulFreeString(200))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -172,25 +238,25 @@ class ScriptExecution(Base):
     __tablename__ = "script_executions"
     __table_args__ = (Index("ix_script_executions_script_started", "script", "started_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    script: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    label: Mapped[str | None] = mapped_column(String(300))
+    id: Mapped[str] = mapped_column(NulFreeString(36), primary_key=True)
+    script: Mapped[str] = mapped_column(NulFreeString(200))
+    status: Mapped[str] = mapped_column(NulFreeString(20), default="pending")
+    label: Mapped[str | None] = mapped_column(NulFreeString(300))
     input: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     args: Mapped[list[Any]] = mapped_column(default=list)
     output: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    stdout: Mapped[str] = mapped_column(Text, default="")
-    stderr: Mapped[str] = mapped_column(Text, default="")
-    stdout_spill: Mapped[str | None] = mapped_column(String(1000))
-    stderr_spill: Mapped[str | None] = mapped_column(String(1000))
+    stdout: Mapped[str] = mapped_column(NulFreeText, default="")
+    stderr: Mapped[str] = mapped_column(NulFreeText, default="")
+    stdout_spill: Mapped[str | None] = mapped_column(NulFreeString(1000))
+    stderr_spill: Mapped[str | None] = mapped_column(NulFreeString(1000))
     exit_code: Mapped[int | None]
     duration_ms: Mapped[float | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(NulFreeText)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
-    flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    task_run_id: Mapped[str | None] = mapped_column(String(36))
-    requested_by: Mapped[str | None] = mapped_column(String(200))  # who asked (a trial run)
+    flow_run_id: Mapped[str | None] = mapped_column(NulFreeString(36), index=True)
+    task_run_id: Mapped[str | None] = mapped_column(NulFreeString(36))
+    requested_by: Mapped[str | None] = mapped_column(NulFreeString(200))  # who asked (a trial run)
     video_id: Mapped[int | None] = mapped_column(
         ForeignKey("videos.id", ondelete="SET NULL"), index=True
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows.core.errors import ConfigError
 from flows.core.manifest import Manifest
 from flows.core.registry import ScriptSpec
 
@@ -75,7 +76,21 @@ class VideoPaths:
 
     @classmethod
     def for_video(cls, output_root: Path, channel: str, project_id: str) -> VideoPaths:
-        return cls(output_root / channel / project_id)
+        """The video's folder; a ConfigError if it would not be inside ``output_root``.
+
+        Channel names and project ids are validated where they enter (names.py, the
+        manifest); this is the second line of defence against writing outside the root.
+        """
+        for what, part in (("channel", channel), ("project id", project_id)):
+            if not part or part in (".", "..") or Path(part).name != part or "\\" in part:
+                raise ConfigError(f"{what} {part!r} is not a plain folder name")
+        root = output_root / channel / project_id
+        resolved, base = root.resolve(), output_root.resolve()
+        if resolved == base or not resolved.is_relative_to(base):
+            raise ConfigError(
+                f"video folder {str(root)!r} is outside the output root {str(base)!r}"
+            )
+        return cls(root)
 
     def step(self, step: str) -> Path:
         return self.root / step

@@ -108,17 +108,51 @@ class _Bound:
             while batch := self.take():
                 self.inflight = asyncio.get_running_loop().create_future()
                 try:
-                    async with self.sessions() as session, session.begin():
-                        for write in batch:
-                            await write(session)
+                    await self._commit(batch)
                 except (SQLAlchemyError, OSError) as exc:
-                    _log.warning("%d deferred record(s) could not be written: %s", len(batch), exc)
+                    if len(batch) == 1:
+                        _log.warning("a deferred record could not be written: %s", _reason(exc))
+                    else:  # one bad record must not take the others with it
+                        _log.warning(
+                            "%d deferred records could not be written together (%s): "
+                            "writing them one by one",
+                            len(batch),
+                            _reason(exc),
+                        )
+                        await self._commit_each(batch)
                 finally:
                     self.inflight.set_result(None)
                     self.inflight = None
         finally:
             self.flusher = None
             self.schedule()  # whatever arrived while the last batch was being written
+
+    async def _commit(self, batch: list[Write]) -> None:
+        async with self.sessions() as session, session.begin():
+            for write in batch:
+                await write(session)
+
+    async def _commit_each(self, batch: list[Write]) -> None:
+        """Each write in a short transaction of its own (not SAVEPOINTs: pysqlite's are
+        unreliable); the ones that fail are logged and dropped, the rest are kept."""
+        for number, write in enumerate(batch, 1):
+            try:
+                await self._commit([write])
+            except (SQLAlchemyError, OSError) as exc:
+                _log.warning(
+                    "deferred record %d of %d could not be written: %s",
+                    number,
+                    len(batch),
+                    _reason(exc),
+                )
+
+
+def _reason(exc: BaseException) -> str:
+    """The kind of a failure, never its message: SQL errors quote the values, and those may
+    hold secrets or a script's output."""
+    orig = getattr(exc, "orig", None)
+    kind = type(exc).__name__
+    return f"{kind} ({type(orig).__name__})" if orig is not None else kind
 
 
 _engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Bound]] = (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli.main import app
+from flows.core.names import CHANNEL_RULE
 from tests.conftest import PROJECT_ROOT, Configure
 from tests.factories import TINY
 
@@ -67,3 +69,43 @@ def test_approve_and_reject_together_are_refused() -> None:
     result = runner.invoke(app, ["run", str(TINY), "--approve", "--reject", "no"])
     assert result.exit_code == 1
     assert "not both" in result.stderr
+
+
+def _files(folder) -> set[str]:  # type: ignore[no-untyped-def]
+    return {str(path) for path in folder.rglob("*")} if folder.exists() else set()
+
+
+@pytest.mark.usefixtures("prefect_api", "cli_settings")
+@pytest.mark.parametrize("channel", ["/tmp/x", "../up", "ABSOLUTE"])
+def test_a_channel_that_would_leave_the_output_dir_is_refused(tmp_path, channel) -> None:  # type: ignore[no-untyped-def]
+    if channel == "ABSOLUTE":  # like /tmp/x, but a folder this test owns
+        channel = str(tmp_path / "escaped")
+    before, tmp_x = _files(tmp_path), _files(Path("/tmp/x"))
+    result = runner.invoke(app, ["run", str(TINY), "--approve", "--channel", channel])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [f"error: channel name {channel!r}: {CHANNEL_RULE}"], (
+        result.stderr
+    )
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "up").exists()
+    inside = (tmp_path / "output", tmp_path / "data")
+    new = _files(tmp_path) - before
+    assert not [p for p in new if not any(Path(p).is_relative_to(d) for d in inside)], new
+    assert _files(Path("/tmp/x")) == tmp_x
+    assert json.loads(runner.invoke(app, ["status", "--json"]).stdout) == []
+
+
+@pytest.mark.usefixtures("cli_settings")
+def test_a_plan_whose_channel_leaves_the_output_dir_is_refused_at_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        TINY.read_text().replace(
+            "project_id: tiny\n", "project_id: tiny\nchannel: ../../tmp/escaped\n"
+        )
+    )
+    result = runner.invoke(app, ["run", str(bad), "--approve"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {bad}: channel: channel name '../../tmp/escaped': {CHANNEL_RULE}"
+    ]
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "tmp").exists()
+    assert json.loads(runner.invoke(app, ["status", "--json"]).stdout) == []

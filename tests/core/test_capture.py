@@ -159,3 +159,108 @@ def test_a_cut_never_splits_a_character(tmp_path: Path) -> None:
 async def _row(execution_id: str) -> ScriptExecution:
     async with store.session_scope() as session:
         return await executions.get_execution(session=session, id=execution_id)
+
+
+# --- spill: the file is masked as it is written -------------------------------------------
+
+SPILL_SCRIPT = """\
+import os, sys, time
+key = os.environ["PROVIDER_API_KEY"]
+half = len(key) // 2
+out = sys.stdout
+for i in range(int(sys.argv[1])):
+    out.write(f"row {i} key={key};\\n")
+for i in range(int(sys.argv[2])):  # the key cut across two reads of the pipe
+    out.write(f"split {i} key={key[:half]}")
+    out.flush()
+    time.sleep(0.05)
+    out.write(f"{key[half:]};\\n")
+    out.flush()
+print('{"done": true}')
+"""
+
+
+def _spill_expected(whole: int, split: int) -> str:
+    rows = "".join(f"row {i} key={SECRET};\n" for i in range(whole))
+    splits = "".join(f"split {i} key={SECRET};\n" for i in range(split))
+    return rows + splits + '{"done": true}\n'
+
+
+def _pieces_of(secret: str) -> set[str]:
+    return {secret[i : i + 8] for i in range(len(secret) - 7)}
+
+
+async def test_a_spill_file_masks_a_secret_even_cut_across_reads(
+    configure: Configure, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "registry.toml").write_text(
+        '[scripts.leaky]\nruntime = "python"\npath = "leaky.py"\ntimeout = 60\n'
+    )
+    (scripts / "leaky.py").write_text(SPILL_SCRIPT)
+    configure(scripts_dir=scripts, output_limit_bytes="2000", output_strategy="spill")
+    records: list[str] = []
+    result = await execute_script(
+        "leaky",
+        args=["2000", "6"],
+        env={"PROVIDER_API_KEY": SECRET},
+        log=lambda stream, text: records.append(text),
+    )
+    assert result.output == {"done": True} and result.stdout_spill is not None
+    spilled = result.stdout_spill.read_bytes().decode()
+    assert "key=***;" in spilled and "split 5 key=***;\n" in spilled
+    for piece in _pieces_of(SECRET):
+        assert piece not in spilled
+        assert piece not in result.stdout and piece not in "\n".join(records)
+    kept = result.stdout.split("\n[reelflow:")[0]
+    assert kept + spilled == _spill_expected(2000, 6).replace(SECRET, "***")
+    row = await _row(result.execution_id)
+    assert row.stdout == result.stdout and SECRET not in row.stdout
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 333, 1 << 16])
+@pytest.mark.parametrize("offset", [0, 1, len(SECRET) // 2, len(SECRET) - 1, len(SECRET)])
+def test_a_spill_file_and_its_head_are_the_whole_stream_masked(
+    tmp_path: Path, chunk: int, offset: int
+) -> None:
+    """Secrets everywhere, one straddling the cap by ``offset`` bytes, whatever the chunks."""
+    limit = 1000
+    filler = "é-text-" * 40  # multi-byte characters at the cut, too
+    before = filler.encode()[: limit - offset - 3].decode("utf-8", errors="ignore")
+    head = f"{SECRET}:" + before[len(SECRET) + 1 :]
+    at_cap = head + "." * (limit - offset - len(head.encode()))
+    data = at_cap + SECRET + "".join(f"\n{i} {SECRET}{SECRET} {filler}" for i in range(300))
+    assert data.encode()[limit - offset : limit - offset + len(SECRET)] == SECRET.encode()
+    capture = _capture(tmp_path, limit, "spill", secrets=(SECRET,))
+    _feed(capture, data.encode(), chunk)
+    assert capture.spilled is not None
+    spilled = capture.spilled.read_bytes()
+    kept = capture.text().split("\n[reelflow:")[0]
+    assert (kept.encode() + spilled).decode() == data.replace(SECRET, "***")
+    for piece in _pieces_of(SECRET):
+        assert piece.encode() not in spilled and piece not in kept
+    assert len(kept.encode()) <= limit
+
+
+def test_a_spill_cut_never_splits_a_character(tmp_path: Path) -> None:
+    data = "é€😀".encode() * 2000
+    capture = _capture(tmp_path, 1001, "spill")
+    _feed(capture, data, 5)
+    assert capture.spilled is not None
+    kept = capture.text().split("\n[reelflow:")[0]
+    assert "\ufffd" not in kept and len(kept.encode()) <= 1001
+    assert kept.encode() + capture.spilled.read_bytes() == data
+
+
+@pytest.mark.parametrize("strategy", ["head_tail", "truncate", "spill", "fail"])
+async def test_the_log_masks_a_secret_straddling_the_cap_whole(
+    tmp_path: Path, strategy: OutputStrategy
+) -> None:
+    records: list[tuple[str, str]] = []
+    capture = _capture(tmp_path, 1000, strategy, secrets=(SECRET,), sink=records)
+    data = ("a" * 990 + SECRET + "\n" + "b" * 3000).encode()
+    _feed(capture, data, 7)
+    logged = "\n".join(text for _, text in records)
+    assert not [p for p in _pieces_of(SECRET) if p in logged], logged
+    assert ("a" * 990 + "***") in logged

@@ -332,3 +332,16 @@ async def test_sigkill_of_the_process_still_kills_its_script_groups(
     driver.kill()
     driver.wait(timeout=10)
     assert await _gone([pids["script"], pids["grandchild"]], timeout=5)
+
+
+async def test_nul_in_a_scripts_output_is_stored_replaced(database_url: str) -> None:
+    """Issue 11: PostgreSQL text and JSONB cannot hold NUL; the run still ends completed."""
+    result = await execute_script("nul")
+    assert "before\x00after" in result.stderr  # the caller gets what the script wrote
+    row = await _row(result.execution_id)
+    assert row.status == "completed"
+    assert row.exit_code == 0
+    assert "before\ufffdafter on stderr" in row.stderr
+    assert "nul\ufffdon stdout" in row.stdout
+    assert row.output == {"text": "a\ufffdb", "nested": [{"k\ufffd": "v\ufffd"}]}
+    assert "\x00" not in row.stdout + row.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,74 @@ async def test_a_postgres_database_behind_the_code_says_to_upgrade(postgres_url:
     finally:
         await store.dispose_engines()
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_nul_is_replaced_in_every_text_and_json_value(database_url: str) -> None:
+    """Issue 11: PostgreSQL text and JSONB cannot hold NUL (U+0000); it becomes U+FFFD."""
+    async with store.session_scope() as session:
+        await executions.create_execution(
+            session=session,
+            id="nul",
+            script="job",
+            input={"prompt": "a\x00b", "k\x00": ["\x00", {"deep": "x\x00"}], "n": 1},
+            args=["--x\x00"],
+            label="scene\x001",
+        )
+    await executions.execution_log(database_url).finished(
+        id="nul",
+        status="completed",
+        exit_code=0,
+        output={"text": "o\x00ut", "list": ["\x00\x00", 2, None]},
+        stdout="out\x00put",
+        stderr="err\x00or",
+        error="bo\x00om",
+    )
+    async with store.session_scope() as session:
+        row = await executions.get_execution(session=session, id="nul")
+        session.add(Channel(name="chan\x00nel"))  # the ORM path too
+    assert row.input == {"prompt": "a\ufffdb", "k\ufffd": ["\ufffd", {"deep": "x\ufffd"}], "n": 1}
+    assert row.args == ["--x\ufffd"]
+    assert row.label == "scene\ufffd1"
+    assert row.output == {"text": "o\ufffdut", "list": ["\ufffd\ufffd", 2, None]}
+    assert (row.stdout, row.stderr, row.error) == ("out\ufffdput", "err\ufffdor", "bo\ufffdom")
+    assert row.status == "completed"
+    async with store.session_scope() as session:
+        assert (await session.scalars(select(Channel.name))).all() == ["chan\ufffdnel"]
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+async def test_one_failing_deferred_write_keeps_the_others(database_url: str) -> None:
+    await _record("sekrit-dup")
+
+    def create(id: str) -> store.Write:
+        return lambda session: executions.create_execution(
+            session=session, id=id, script="batch", input=None, args=[]
+        )
+
+    for id in ("before", "sekrit-dup", "after"):  # one batch: the middle one is a duplicate
+        await store.write_later(create(id))
+    bound = await store._bind(database_url)
+    assert len(bound.pending) == 3
+    records, logger = _Records(), logging.getLogger("reelflow.store")
+    logger.addHandler(records)
+    try:
+        await bound.drain()
+    finally:
+        logger.removeHandler(records)
+    async with store.session_scope() as session:
+        rows = await executions.list_executions(session=session, script="batch")
+        assert sorted(row.id for row in rows) == ["after", "before"]
+        assert (await executions.get_execution(session=session, id="sekrit-dup")).script == "job"
+    logged = "\n".join(records.lines)
+    assert "3 deferred records could not be written together (IntegrityError" in logged
+    assert "deferred record 2 of 3 could not be written: IntegrityError" in logged
+    assert "record 1 of 3" not in logged and "record 3 of 3" not in logged
+    assert "sekrit" not in logged  # the failing record's content is never logged
