@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from PIL import Image
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 from pydantic import ValidationError
 
 from flows.core import videos
@@ -68,8 +73,13 @@ async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
     sheet = Path(result["output"]).with_name("tiny-contact-sheet.png")
     with Image.open(sheet) as image:
         assert image.size[0] == 4 * 320
-    async with get_client() as client:
-        mine = ArtifactFilter(key=ArtifactFilterKey(like_=f"video-{result['video_id']}-"))
+    async with session_scope() as session:
+        run_id = (await videos.get_video(session=session, video_id=result["video_id"])).flow_run_id
+    async with get_client() as client:  # other tests' videos have the same ids: this run's
+        mine = ArtifactFilter(
+            key=ArtifactFilterKey(like_=f"video-{result['video_id']}-"),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(str(run_id))]),
+        )
         artifacts = {a.key: a for a in await client.read_artifacts(artifact_filter=mine)}
     key = f"video-{result['video_id']}-review"
     assert "data:image/jpeg;base64," in artifacts[f"{key}-contact-sheet"].data
