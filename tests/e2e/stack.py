@@ -112,9 +112,12 @@ def kill_tree(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIG
     process.wait(timeout=30)
 
 
-def _wait_healthy(api: str, timeout: float) -> None:
+def wait_healthy(api: str, timeout: float, server: subprocess.Popen[bytes] | None = None) -> None:
+    """Until the server's /health answers (it needs no auth string); fail early if
+    ``server`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        assert server is None or server.poll() is None, "prefect server start exited"
         try:
             if httpx.get(f"{api}/health", timeout=2).status_code == 200:
                 return
@@ -174,7 +177,7 @@ def deployed_stack(root: Path, deploy: tuple[str, ...] = ("--all",)) -> Iterator
             str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
             log="server",
         )  # fmt: skip
-        _wait_healthy(api, timeout=120)
+        wait_healthy(api, timeout=120)
         _run(stack, "prefect", "work-pool", "create", POOL, "--type", "process")
         _run(stack, "reelflow", "db", "upgrade")
         _run(stack, "prefect", "--no-prompt", "deploy", *deploy)

@@ -6,31 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.stack import BIN, PROJECT_ROOT, kill_tree
+from tests.e2e.stack import BIN, PROJECT_ROOT, kill_tree, wait_healthy
 from tests.postgres import free_port
 
 pytestmark = pytest.mark.e2e
 
 AUTH = "operator:correct-horse-battery-staple"
-
-
-def _wait_healthy(api: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "prefect server start exited"
-        try:  # /health answers without the auth string (for probes)
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError("prefect server did not become healthy")
 
 
 def test_a_server_behind_basic_auth_refuses_strangers_and_serves_reelflow(
@@ -51,7 +37,7 @@ def test_a_server_behind_basic_auth_refuses_strangers_and_serves_reelflow(
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_healthy(api, server)
+        wait_healthy(api, timeout=120, server=server)
         assert httpx.post(f"{api}/flows/filter", json={}).status_code == 401
         wrong = httpx.post(f"{api}/flows/filter", json={}, auth=("operator", "wrong"))
         assert wrong.status_code == 401
