@@ -124,7 +124,7 @@ async def set_limit(slots: int) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
-    from flows.notion_boards import NOTION_LIMIT, NOTION_RATE
+    from flows.bootstrap import NOTION_LIMIT, NOTION_RATE
 
     async with get_client() as client:
         await client.update_global_concurrency_limit(
@@ -138,7 +138,7 @@ async def grants(requests: int, slots: int) -> list[float]:
     """When Prefect's rate_limit alone grants ``requests`` slots, asked as fast as it grants."""
     from prefect.concurrency.asyncio import rate_limit
 
-    from flows.notion_boards import NOTION_LIMIT
+    from flows.bootstrap import NOTION_LIMIT
 
     await set_limit(slots)
     times = []
@@ -152,8 +152,8 @@ async def updates(requests: int) -> list[float]:
     """When ``requests`` card updates reach a fake Notion through Reelflow's caller."""
     from pydantic import SecretStr
 
-    from flows.core.notion import BoardConfig
-    from flows.notion_boards import board_caller
+    from flows.notion.boards import board_caller
+    from flows.notion.schema import BoardConfig
 
     await set_limit(1)
     fake = FakeNotion(rate=1000).start()  # counts, never refuses: we measure our own pace

@@ -7,15 +7,17 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from flows.core.notion import DEFAULT_STATUS_OPTIONS
+from flows.notion.schema import DEFAULT_STATUS_OPTIONS
 
 
 class NotionBoard(Block):
     """A Notion database used as a board: its token, where it is, and its property names.
 
     Each video gets a card (a page of the database's data source) showing its status, error,
-    cost, duration and output; cards set to the "queued" option start videos (intake).
-    ``reelflow notion check`` says whether the database has every property named here.
+    cost, duration, output and review link; cards set to the "queued" option start videos
+    (intake). Only the properties the board has are written; ``reelflow notion check`` says
+    which are missing and ``reelflow notion check --fix`` adds them. ``reelflow notion init``
+    makes a board with all of them.
     """
 
     _block_type_name = "Reelflow Notion Board"
@@ -33,7 +35,8 @@ class NotionBoard(Block):
     )
     status_property: str = Field(default="Status", description="The property holding the status.")
     status_property_type: Literal["status", "select"] = Field(
-        default="status", description="Whether that property is a status or a select."
+        default="status",
+        description="Status or select (a hint only: the board's own schema is read).",
     )
     status_options: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_STATUS_OPTIONS),
@@ -52,5 +55,31 @@ class NotionBoard(Block):
     duration_property: str | None = Field(default="Duration", description="Number: seconds.")
     output_property: str | None = Field(default="Output", description="URL or text: the MP4.")
     output_property_type: Literal["rich_text", "url"] = Field(
-        default="rich_text", description="Whether the output property is text or a URL."
+        default="rich_text", description="Text or URL (a hint only: the schema is read)."
+    )
+    review_property: str | None = Field(
+        default="Review", description="URL or text: the run's page in the Prefect UI."
+    )
+    decision_property: str | None = Field(
+        default="Decision",
+        description="Text: the review's decision (approved / rejected / changes, by whom, why).",
+    )
+    channel_property: str | None = Field(
+        default="Channel", description="Select or text: the video's channel."
+    )
+    updated_property: str | None = Field(
+        default="Updated", description="Date: when the card was last written."
+    )
+    plan_roots: list[str] | None = Field(
+        default=None,
+        description="Folders a card's Manifest path may point into; default "
+        "<REELFLOW_DATA_DIR>/plans. Nothing outside them is read.",
+    )
+    plan_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a card's Manifest URL may be fetched from (redirects only to the "
+        "same host); empty: no URLs.",
+    )
+    plan_max_bytes: int = Field(
+        default=1_000_000, ge=1, description="The largest plan a card may point at."
     )

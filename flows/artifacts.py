@@ -19,6 +19,7 @@ from flows.core.media import contact_sheet
 from flows.core.models import StepRun, Video
 from flows.core.steps import STEPS, VideoPaths
 from flows.core.store import session_scope
+from flows.media.keys import media_links
 
 __all__ = ["publish_review", "publish_summary"]
 
@@ -88,12 +89,20 @@ async def publish_review(video: Video, plan: Manifest, paths: VideoPaths, final:
         ],
         description=f"Video {video.id}: ${video.cost_usd:.2f} in {video.duration_s or 0:.0f} s",
     )
-    await acreate_link_artifact(
-        key=f"{key}-video",
-        link=final.as_uri(),
-        link_text=f"{final.name} ({plan.duration:g} s)",
-        description="The MP4 to review (subtitles beside it)",
-    )
+    links = await media_links()
+    for suffix, what in ((".mp4", "The MP4 to review"), (".srt", "Its subtitles")):
+        path = final.with_suffix(suffix)
+        if not path.is_file():
+            continue
+        await acreate_link_artifact(
+            key=f"{key}-{'video' if suffix == '.mp4' else 'subtitles'}",
+            link=(links.url_for(path) if links else None) or path.as_uri(),
+            link_text=f"{path.name} ({plan.duration:g} s)" if suffix == ".mp4" else path.name,
+            description=what
+            if links
+            else f"{what} (on the worker's disk; `reelflow media "
+            "serve` and REELFLOW_MEDIA_SERVE_URL make it a link reviewers can open)",
+        )
     return sheet
 
 

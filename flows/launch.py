@@ -81,7 +81,9 @@ def resolve_mode(mode: StartMode) -> StartMode:
     return "deployment" if _in_deployment() else "here"
 
 
-async def ensure_deployment(deployment: str) -> None:
+async def ensure_deployment(
+    deployment: str, *, instead: str = "produce here: reelflow recover --here"
+) -> None:
     """Raise ConfigError (one line) unless ``deployment`` exists on the Prefect server:
     check before taking videos to start, so none is taken and then left unstarted."""
     async with get_client() as client:
@@ -89,8 +91,9 @@ async def ensure_deployment(deployment: str) -> None:
             await client.read_deployment_by_name(deployment)
         except ObjectNotFound:
             raise ConfigError(
-                f"no deployment {deployment!r} on this Prefect server: run `prefect deploy --all`"
-                " (or produce here: reelflow recover --here)"
+                f"no deployment {deployment!r} on the Prefect server at {client.api_url}: "
+                "create it with `prefect --no-prompt deploy --all` from the project root "
+                f"(see README, Deploying), or {instead}"
             ) from None
 
 

@@ -31,7 +31,7 @@ from flows.core.names import check_channel_name
 from flows.core.settings import get_settings
 from flows.core.steps import STEPS, VideoPaths, plan_items
 from flows.core.store import session_scope
-from flows.notion_sync import wait_for_syncs
+from flows.notion.sync import wait_for_syncs
 from flows.review import ReviewDecision, review_gate
 from flows.runs import holding_video, on_cancelled, on_crashed, on_failed
 from flows.status import change_status

@@ -35,7 +35,7 @@ from flows.launch import (
     resolve_mode,
     start_videos,
 )
-from flows.notion_sync import submit_sync
+from flows.notion.sync import submit_sync
 from flows.status import change_status
 
 __all__ = ["reap_dead_runs", "recover", "take_recoverable"]

@@ -138,13 +138,15 @@ async def submit_decision(flow_run_id: UUID | str, decision: ReviewDecision) -> 
 
 async def answer_when_paused(
     video_id: int,
-    decide: Callable[[Video], Awaitable[ReviewDecision]],
+    decide: Callable[[Video], Awaitable[ReviewDecision | None]],
     *,
     poll: float = 0.5,
     rounds: int | None = None,
 ) -> None:
     """Answer a video's reviews (``rounds`` of them, or until cancelled): wait until its run is
-    paused at the gate, ask ``decide``, resume it (how ``reelflow run`` answers its gate)."""
+    paused at the gate, ask ``decide``, resume it (how ``reelflow run`` answers its gate).
+    ``decide`` returns None when it settled the round itself (resumed the run, or saw the
+    gate answered elsewhere)."""
     answered: set[tuple[str, int]] = set()
     while rounds is None or len(answered) < rounds:
         async with session_scope() as session:
@@ -154,7 +156,9 @@ async def answer_when_paused(
             async with get_client() as client:
                 run = await client.read_flow_run(UUID(video.flow_run_id))
             if run.state is not None and run.state.is_paused():
-                await submit_decision(video.flow_run_id, await decide(video))
+                decision = await decide(video)
+                if decision is not None:
+                    await submit_decision(video.flow_run_id, decision)
                 answered.add(gate)
         await asyncio.sleep(poll)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -32,10 +31,12 @@ from prefect.concurrency.asyncio import concurrency
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging.handlers import APILogHandler
 from prefect.logging.loggers import PrefectLogAdapter
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY
 
-from flows.core.errors import ConfigError, ScriptError, is_transient
+from flows.bootstrap import ensure_limit
+from flows.core.errors import ConfigError, is_transient
 from flows.core.registry import load_registry
-from flows.core.runner import RunContext, ScriptResult, execute_script
+from flows.core.runner import RunContext, ScriptResult, check_timeout, execute_script
 from flows.core.settings import get_settings
 
 __all__ = [
@@ -120,10 +121,17 @@ async def run_script(
                 timeout=timeout,
                 log=log,
                 context=context,
+                secrets=_prefect_credentials(),
             )
     finally:
         if logged > FLUSH_AFTER_BYTES:  # a chatty run: have all of it in the UI now
             await APILogHandler.aflush()
+
+
+def _prefect_credentials() -> list[str]:
+    """Prefect's API key and auth string (from the environment or a profile): masked."""
+    values = [PREFECT_API_KEY.value(), PREFECT_API_AUTH_STRING.value()]
+    return [v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for v in values if v]
 
 
 def _output_logger() -> logging.LoggerAdapter[logging.Logger]:
@@ -160,6 +168,7 @@ async def _holding(limit: str | None) -> AsyncIterator[None]:
     if limit is None:
         yield
         return
+    await ensure_limit(limit)  # a provider's limit, made on first use like `reelflow setup`
     async with concurrency(limit, occupy=1, strict=False):
         yield
 
@@ -205,14 +214,14 @@ async def run_registered_script(
         "exit_code": result.exit_code,
         "duration_ms": round(result.duration_ms, 1),
         "requested_by": requester,
-        "output": result.output,
+        "output": result.recorded_output,
     }
     await acreate_markdown_artifact(
         key="script-" + re.sub(r"[^a-z0-9-]+", "-", name.lower()),
         markdown=(
             f"## `{name}` ran in {result.duration_ms:.0f} ms\n\n"
             f"Requested by: {requester or '(unknown)'}\n\n"
-            f"```json\n{json.dumps(result.output, indent=2)}\n```\n\n"
+            f"```json\n{json.dumps(result.recorded_output, indent=2)}\n```\n\n"
             f"**stderr (tail)**\n\n```\n{result.stderr[-2000:]}\n```"
         ),
         description=f"Result of a trial run of {name}",
@@ -223,15 +232,10 @@ async def run_registered_script(
 def capped_timeout(name: str, requested: float | None, limit: float) -> float:
     """The timeout a trial run gets: ``requested`` lowered to the registry's ``limit``.
 
-    Raises ScriptError for a timeout that is not a positive number of seconds.
+    Raises ScriptError for a timeout that is not a positive, finite number of seconds.
     """
-    if requested is None:
-        return limit
-    if math.isnan(requested) or requested <= 0:
-        raise ScriptError(
-            f"timeout must be a positive number of seconds, got {requested!r}", script=name
-        )
-    return min(requested, limit)
+    checked = check_timeout(name, requested)
+    return limit if checked is None else min(checked, limit)
 
 
 def describe_requester(requested_by: str, creator: CreatedBy | None) -> str | None:

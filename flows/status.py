@@ -40,7 +40,7 @@ async def change_status(
         logger.warning("video %s: %s (%s)", video_id, status, error)
     else:
         logger.info("video %s: %s", video_id, status)
-    from flows.notion_sync import submit_sync
+    from flows.notion.sync import submit_sync
 
     await submit_sync(video_id, seq)
 

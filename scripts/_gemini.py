@@ -11,8 +11,11 @@ API (ai.google.dev/api/generate-content, ai.google.dev/gemini-api/docs/image-gen
        "usageMetadata": {"promptTokenCount", "candidatesTokenCount", "totalTokenCount"}}
 
 (REST answers in camelCase; ``inline_data``/``mime_type`` are accepted too.) Errors come as
-``{"error": {"code", "message", "status"}}``; a bad key is a 400 ``API_KEY_INVALID``, quota is
-a 429 ``RESOURCE_EXHAUSTED`` with a RetryInfo ``retryDelay``.
+``{"error": {"code", "message", "status", "details"}}`` (Google's API error model); a bad key
+is not a 401 but a 400 ``INVALID_ARGUMENT`` "API key not valid. Please pass a valid API key."
+with an ErrorInfo detail of reason ``API_KEY_INVALID``, which we class ``unauthorized`` like
+the other providers' 401s; quota is a 429 ``RESOURCE_EXHAUSTED`` with a RetryInfo
+``retryDelay``.
 
 The model draws at one of its aspect ratios (the nearest to the frame's); the picture is then
 scaled to cover the frame (backgrounds) or to fit inside it (foregrounds).
@@ -34,6 +37,7 @@ from typing import Any
 
 import _http
 import _prices
+import httpx
 from _contract import Failure
 from PIL import Image, ImageChops, ImageOps
 
@@ -80,8 +84,8 @@ def picture(spec: dict[str, Any], model: str) -> tuple[Image.Image, dict[str, An
     }
     base = _http.base_url(BASE_ENV, DEFAULT_BASE_URL)
     headers = {"x-goog-api-key": key}
-    with _http.Session("gemini", base, headers=headers, secrets=[key],
-                       read_timeout=READ_TIMEOUT) as session:  # fmt: skip
+    with _http.Session("gemini", base, headers=headers, secrets=[key], read_timeout=READ_TIMEOUT,
+                       refused_key=refused_key) as session:  # fmt: skip
         answer = session.json(
             session.request("POST", f"/v1beta/models/{model}:generateContent", json=body)
         )
@@ -101,6 +105,25 @@ def picture(spec: dict[str, Any], model: str) -> tuple[Image.Image, dict[str, An
             "total_tokens": usage.get("totalTokenCount"),
         },
     }
+
+
+def refused_key(response: httpx.Response) -> bool:
+    """Google's answer to a key that is not valid: ErrorInfo reason API_KEY_INVALID (or an
+    INVALID_ARGUMENT saying so, from proxies that drop the details)."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(error, dict):
+        return False
+    details: Any = error.get("details")
+    if not isinstance(details, list):
+        details = []
+    reasons = {d.get("reason") for d in details if isinstance(d, dict)}
+    if "API_KEY_INVALID" in reasons:
+        return True
+    message = str(error.get("message") or "")
+    return error.get("status") == "INVALID_ARGUMENT" and "API key not valid" in message
 
 
 def _image_part(answer: dict[str, Any]) -> str:

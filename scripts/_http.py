@@ -5,7 +5,11 @@ Every provider call goes through ``Session``. What comes back is mapped onto the
     429, 408, 5xx, timeouts, network errors   Transient (exit 75); ``retry_after`` from the
                                               Retry-After header (seconds or an HTTP date),
                                               else from a Google RetryInfo ``retryDelay``
-    400, 401, 403, 404, 422, any other 4xx     Failure (exit 1) with the provider's own message
+    400, 401, 403, 404, 422, any other 4xx     Failure (exit 1) with the provider's own message:
+                                              ``unauthorized`` (401, or a refused key however
+                                              the provider says it: Google's 400
+                                              ``API_KEY_INVALID``), ``forbidden`` (403),
+                                              ``not_found`` (404), else ``rejected``
 
 Keys come only from the environment (``secret``) and are never put in a URL. Every message
 that leaves this module passes through ``Session.scrub``, which replaces the session's secrets,
@@ -71,10 +75,12 @@ class Session:
         secrets: Iterable[str],
         read_timeout: float,
         permanent: Callable[[httpx.Response], bool] | None = None,
+        refused_key: Callable[[httpx.Response], bool] | None = None,
     ) -> None:
         self.provider = provider
         self.secrets = [s for s in (*secrets, *_environment_secrets()) if s]
         self.permanent = permanent
+        self.refused_key = refused_key  # a non-401 answer that means "this key is not valid"
         self._timeout = timeout(read_timeout)
         self.client = httpx.Client(base_url=base, headers=headers, timeout=self._timeout)
 
@@ -116,6 +122,8 @@ class Session:
             raise Transient(said, type="rate_limited" if status == 429 else "upstream_error",
                             retry_after=retry_after(response))  # fmt: skip
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "rejected")
+        if self.refused_key is not None and self.refused_key(response):
+            kind = "unauthorized"
         raise Failure(said, type=kind)
 
     def json(self, response: httpx.Response) -> Any:

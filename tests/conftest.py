@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 # Before anything imports Prefect: nothing of a developer's ~/.prefect leaks in or out.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="reelflow-tests-"))
@@ -162,3 +163,48 @@ def _prefect_database() -> str:
             pytest.fail(f"PostgreSQL is required in CI: {exc}")
         return f"sqlite+aiosqlite:///{_SESSION_DIR / 'prefect.db'}"
     return url_of(name)
+
+
+# --- One produced video, for the tests that only look at it ------------------------------
+
+
+@pytest.fixture(scope="session")
+async def _approved_tiny(prefect_api: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The tiny plan produced once and approved, in a data and output directory of its own
+    (the project's scripts, a real Prefect run): what it returned, and its settings."""
+    from tests.factories import produce
+
+    root = _SESSION_DIR / "approved-tiny"
+    values = {
+        "REELFLOW_DATA_DIR": str(root / "data"),
+        "REELFLOW_OUTPUT_DIR": str(root / "output"),
+        "REELFLOW_SCRIPTS_DIR": str(PROJECT_ROOT / "scripts"),
+        "REELFLOW_RETRY_DELAY_SECONDS": "0.05",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("REELFLOW_")]:
+            patch.delenv(name)  # nothing of the test that asked first
+        for name, value in values.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            result = await produce()
+        finally:
+            get_settings.cache_clear()
+    return result, values
+
+
+@pytest.fixture
+def approved_tiny(
+    _approved_tiny: tuple[dict[str, Any], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[dict[str, Any], Settings]]:
+    """The session's approved tiny video (made once, shared: only look, change nothing), with
+    the settings pointed at its directories and database."""
+    result, values = _approved_tiny
+    for name in [n for n in os.environ if n.startswith("REELFLOW_")]:
+        monkeypatch.delenv(name)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield result, get_settings()
+    get_settings.cache_clear()

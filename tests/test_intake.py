@@ -20,16 +20,22 @@ from prefect.client.schemas.filters import (
 
 from blocks import Channel
 from flows.core import store, videos
-from flows.core.notion import manifest_from_text
 from flows.core.settings import Settings
 from flows.core.store import session_scope
-from flows.intake import notion_intake, take_card
-from flows.notion_cards import push_card
+from flows.notion.intake import notion_intake, take_card
+from flows.notion.plans import manifest_from_text
+from flows.notion.push import push_card
 from flows.review import ReviewDecision, submit_decision
 from tests.conftest import PROJECT_ROOT, Configure
 from tests.factories import TINY, open_video, runs_by_label, scripts_with_faults, statuses
-from tests.notion.boards import BoardChannel, forget_cached_blocks
+from tests.notion.boards import (
+    BoardChannel,
+    drop_board_channel,
+    forget_cached_blocks,
+    save_board_channel,
+)
 from tests.notion.fake import FakeNotion
+from tests.notion.workspace import notion_default_schema
 from tests.test_launch import deployed_produce_video
 
 pytest_plugins = ["tests.notion.fixtures"]
@@ -121,6 +127,9 @@ async def test_a_card_without_a_valid_plan_gets_the_error_and_nothing_starts(
     bad_code = fake.add_card("Bad plan", code=broken)
     no_file = fake.add_card("Missing file", manifest=str(tmp_path / "nowhere.yaml"))
     empty = fake.add_card("No plan")
+    outside = fake.add_card("Outside", manifest=str(PROJECT_ROOT / "deployments/prefect.yaml"))
+    host = fake.add_card("Elsewhere", manifest="https://example.com/plan.yaml")
+    secret = fake.add_card("Secret", code="title: A\nnarration: sk-CANARY-42: [\n")
     start = datetime.now(UTC)
 
     result = await notion_intake(channel=board_channel.channel)
@@ -129,15 +138,40 @@ async def test_a_card_without_a_valid_plan_gets_the_error_and_nothing_starts(
     assert await produce_runs_since(start) == []
     async with session_scope() as session:
         assert await videos.list_videos(session=session) == []
-    for card in (bad_code, no_file, empty):
+    for card in (bad_code, no_file, empty, outside, host, secret):
         assert fake.value(card, "Status") == "Manifest Error"
     assert fake.value(bad_code, "Error") == (
         "card 'Bad plan': scene 'storm' (#3) duration: Input should be greater than 0"
     )
-    assert fake.value(no_file, "Error").startswith(f"cannot read {tmp_path / 'nowhere.yaml'}")
+    assert fake.value(no_file, "Error") == (
+        f"{tmp_path / 'nowhere.yaml'}: cannot read it (No such file or directory)"
+    )
     assert "the card has no plan" in fake.value(empty, "Error")
+    assert "plans are read only from" in fake.value(outside, "Error")
+    assert "host 'example.com' is not in the board's plan_hosts" in fake.value(host, "Error")
+    assert fake.value(secret, "Error") == (
+        "card 'Secret': not valid YAML: line 2, column 24: mapping values are not allowed here"
+    ), "the reason never quotes the plan"
     assert await notion_intake(channel=board_channel.channel) == {"started": [], "runs": {}}
-    assert len(fake.seen("PATCH")) == 3, "a refused card is not queued any more"
+    assert len(fake.seen("PATCH")) == 6, "a refused card is not queued any more"
+
+
+async def test_on_a_board_with_notions_own_status_a_card_without_a_plan_is_left_alone(
+    settings: Settings, notion_limits: None, tmp_path: Path
+) -> None:
+    """Our "queued" shows as Notion's "Not started" there, which people use for their own
+    cards: only a card that names a plan is a request."""
+    fake = FakeNotion(schema=notion_default_schema()).start()
+    channel = await save_board_channel(fake)
+    try:
+        person = fake.add_card("Buy a tripod", status="Not started")
+        broken = fake.add_card("Broken", status="Not started", code="title: [\n")
+        assert await notion_intake(channel=channel.channel) == {"started": [], "runs": {}}
+        assert fake.value(person, "Status") == "Not started" and not fake.written_statuses(person)
+        assert fake.written_statuses(broken), "a card naming a plan is refused as before"
+    finally:
+        await drop_board_channel(channel)
+        fake.stop()
 
 
 async def test_a_card_taken_by_two_intakes_at_the_same_moment_makes_one_video(

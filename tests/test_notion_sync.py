@@ -8,16 +8,18 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from flows.core import cards, videos
+from flows.core import videos
 from flows.core.manifest import load_manifest
 from flows.core.models import utcnow
 from flows.core.settings import Settings
 from flows.core.store import session_scope
-from flows.notion_cards import push_card
-from flows.notion_sync import notion_reconcile
+from flows.notion import records as cards
+from flows.notion.push import push_card
+from flows.notion.reconcile import notion_reconcile
 from flows.status import change_status
 from tests.conftest import PROJECT_ROOT, Configure
 from tests.factories import TINY, open_video, produce
@@ -116,7 +118,7 @@ async def test_a_429_storm_delays_the_board_but_not_the_pipeline(
     async with session_scope() as session:
         state = await cards.get_board_state(session=session, name=board_channel.board)
     assert state.blocked_until is not None
-    assert timedelta(seconds=80) < state.blocked_until - utcnow() < timedelta(seconds=91)
+    assert timedelta(seconds=60) < state.blocked_until - utcnow() < timedelta(seconds=91)
     assert await notion_reconcile(channel=board_channel.channel) == {"blocked": 1}
     assert len(fake.seen()) == 1
 
@@ -243,7 +245,8 @@ async def test_a_card_whose_create_answer_was_lost_is_found_not_made_twice(
     video = await get(video_id)
     assert fake.cards() == [video.notion_page_id] and video.notion_create_sent_at is None
     assert [(s.method, s.path.split("/")[0], s.status) for s in fake.seen()] == [
-        ("GET", "databases", 200), ("POST", "pages", 502), ("POST", "data_sources", 200),
+        ("GET", "databases", 200), ("GET", "data_sources", 200),  # the source, its schema
+        ("POST", "pages", 502), ("POST", "data_sources", 200),  # lost; found by its Video ID
     ]  # fmt: skip
     assert fake.value(video.notion_page_id, "Status") == "Generating Assets"
 
@@ -269,3 +272,66 @@ async def test_one_sync_holds_a_videos_lease_until_its_card_is_current(database_
         await cards.mark_notion_synced(session=session, video_id=video_id, seq=0)
     video = await get(video_id)
     assert (video.notion_synced_seq, video.notion_page_id, video.notion_lease) == (1, "p1", "c")
+
+
+# --- a board that changes under a run -----------------------------------------------------------
+
+
+async def _until(done: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_property_renamed_mid_run_is_read_again_and_the_run_fills_the_rest(
+    pipeline_settings: Settings, board_channel: BoardChannel, logs: Records
+) -> None:
+    fake = board_channel.fake
+
+    async def rename() -> None:
+        await _until(lambda: "Generating Assets" in fake.written_statuses())
+        fake.rename_property("Duration", "Length")
+
+    renamer = asyncio.create_task(rename())
+    result = await produce(channel=board_channel.channel)
+    await renamer
+    video = await get(result["video_id"])
+    assert video.notion_error is None and video.notion_synced_seq == video.status_seq
+    assert fake.value(video.notion_page_id, "Status") == "Approved"
+    assert fake.seen("PATCH", status=400), "one write met the renamed property"
+    warned = {r.getMessage() for r in logs.records if "not shown on its cards" in r.getMessage()}
+    assert warned == {
+        f"board {board_channel.board}: not shown on its cards (no such property): Duration "
+        f"(number); `reelflow notion check --fix --board {board_channel.board}` adds them"
+    }, "one warning, naming the board, what is missing and the command"
+
+
+@pytest.mark.parametrize(
+    ("break_it", "mend_it", "why"),
+    [
+        (FakeNotion.unshare, lambda f: setattr(f.space.databases[f.database_id], "shared", True),
+         "is not found or not shared with the integration"),
+        (FakeNotion.delete_board, FakeNotion.restore_board,
+         "is not found or not shared with the integration"),
+    ],
+)  # fmt: skip
+async def test_a_board_unshared_or_deleted_mid_run_says_so_once_and_reconcile_heals_it(
+    settings: Settings, board_channel: BoardChannel, logs: Records,
+    break_it: Any, mend_it: Any, why: str,
+) -> None:  # fmt: skip
+    fake = board_channel.fake
+    video_id = await open_video(channel=board_channel.channel)
+    await change_status(video_id, "generating_assets")
+    break_it(fake)
+    for status in ("generating_composites", "generating_video"):
+        await change_status(video_id, status)
+    video = await get(video_id)
+    assert video.notion_error is not None and video.status == "generating_video"
+    lines = [r.getMessage() for r in logs.records if "refused its card" in r.getMessage()]
+    assert len(set(lines)) == 1, "one line, however many changes follow"
+    assert f"board {board_channel.board} refused its card" in lines[0]
+    assert why in lines[0] and "reelflow notion reconcile" in lines[0]
+    mend_it(fake)
+    assert await notion_reconcile(channel=board_channel.channel) == {"synced": 1}
+    assert fake.value(video.notion_page_id, "Status") == "Generating Video"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -45,9 +46,9 @@ def pipeline_settings(configure: Configure) -> Settings:
 
 
 async def test_a_full_run_makes_a_validated_mp4_through_the_seed_statuses(
-    pipeline_settings: Settings,
+    approved_tiny: tuple[dict[str, Any], Settings],
 ) -> None:
-    result = await produce()
+    result, settings = approved_tiny  # produce() of TINY, approved (made once per session)
     final = Path(result["output"])
     info = probe(final)
     assert info.video_codec == "h264" and info.audio_codec == "aac"
@@ -55,7 +56,7 @@ async def test_a_full_run_makes_a_validated_mp4_through_the_seed_statuses(
     assert (info.width, info.height) == (192, 108)
     srt = final.with_suffix(".srt").read_text()
     assert "The day begins by the sea." in srt and "Then the storm arrives." in srt
-    assert final.parent == pipeline_settings.output_dir / "test" / "tiny" / "assembly"
+    assert final.parent == settings.output_dir / "test" / "tiny" / "assembly"
     assert await statuses(result["video_id"]) == [*SEED_ORDER, "approved"]
     assert set(await runs_by_label("completed")) == TINY_LABELS
     async with session_scope() as session:

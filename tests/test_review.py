@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -67,9 +68,9 @@ async def test_a_change_to_an_unknown_scene_redoes_nothing(review_settings: Sett
 
 
 async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
-    review_settings: Settings,
+    approved_tiny: tuple[dict[str, Any], Settings],
 ) -> None:
-    result = await produce()
+    result, _ = approved_tiny  # produce() of TINY, approved (made once per session)
     sheet = Path(result["output"]).with_name("tiny-contact-sheet.png")
     with Image.open(sheet) as image:
         assert image.size[0] == 4 * 320

@@ -181,9 +181,11 @@ async def test_a_provider_down_for_a_while_is_retried_later_and_the_video_finish
     from tests.factories import open_video
 
     configure(scripts_dir=Path(__file__).resolve().parents[1] / "scripts",
-              retry_delay_seconds="0.05", retry_later_base_seconds="2")  # fmt: skip
+              retry_delay_seconds="0.05", retry_later_base_seconds="1")  # fmt: skip
     channel = await paid_channel(providers={"assets": "gemini"})
-    outage = float(os.environ.get("TEST_OUTAGE_SECONDS", "20"))  # the issue's proof: 180
+    # Later attempts 1, 2, 4… s after a failed one: a 10 s outage outlives the items' own
+    # retries and one later attempt at least (the issue's proof: 180 s).
+    outage = float(os.environ.get("TEST_OUTAGE_SECONDS", "10"))
     fakes.gemini.down_for(outage, status=503)
     down_since = time.monotonic()
     video_id = await open_video(channel=channel)

@@ -19,7 +19,7 @@ from flows.cli.common import fail, print_json, run
 from flows.core.errors import ConfigError
 from flows.core.names import check_channel_name
 from flows.core.steps import STEPS
-from flows.notion_boards import channel_documents, forget_boards
+from flows.notion.boards import channel_documents, forget_boards
 
 app = typer.Typer(
     no_args_is_help=True,

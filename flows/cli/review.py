@@ -15,7 +15,7 @@ import typer
 
 from flows.cli.common import fail, print_json, run
 from flows.core import videos
-from flows.core.errors import ReviewError
+from flows.core.errors import ReelflowError, ReviewError
 from flows.core.manifest import Manifest, load_manifest
 from flows.core.names import check_channel_name
 from flows.core.settings import get_settings
@@ -57,72 +57,116 @@ def submit_command(
     deployment: Annotated[str, typer.Option(help="The deployment to run.")] = DEPLOYMENT,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
-    """Start one deployed run per plan (or per --video), printing the flow-run ids."""
+    """Start one deployed run per plan (or per --video), printing the flow-run ids.
+
+    A plan or video that cannot start is one ``error:`` line; the others start anyway, and
+    the command exits 1 if any could not."""
     _api_required()
-    plans = [(path, load_manifest(path)) for path in _expand(manifests or [])]
-    if not plans and not video:
+    plans: list[tuple[Path, Manifest]] = []
+    paths, problems = _expand(manifests or [])
+    for path in paths:
+        try:
+            plans.append((path, load_manifest(path)))
+        except ReelflowError as exc:
+            problems.append(str(exc))
+    if not plans and not video and not problems:
         fail("give at least one plan (or --video ID)")
-    started = run(_submit(plans, video or [], channel, budget, deployment, replace))
+    started, failed = run(_submit(plans, video or [], channel, budget, deployment, replace))
+    problems += failed
     if json_output:
         print_json(started)
-        return
-    for entry in started:
-        typer.echo(f"{entry['flow_run_id']}  {entry['source']}")
+    else:
+        for entry in started:
+            typer.echo(f"{entry['flow_run_id']}  {entry['source']}")
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
-def _expand(paths: list[Path]) -> list[Path]:
+def _expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """The plan files named (folders and @lists opened), and one line per missing one."""
     found: list[Path] = []
+    missing: list[str] = []
     for path in paths:
         text = str(path)
         if text.startswith("@"):
             listed = Path(text[1:])
             if not listed.is_file():
-                fail(f"no list file {listed}")
+                missing.append(f"no list file {listed}")
+                continue
             lines = [ln.strip() for ln in listed.read_text().splitlines()]
-            found += [listed.parent / ln for ln in lines if ln and not ln.startswith("#")]
+            more, gone = _expand(
+                [listed.parent / ln for ln in lines if ln and not ln.startswith("#")]
+            )
+            found, missing = found + more, missing + gone
         elif path.is_dir():
             found += sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml", ".json"})
         elif path.is_file():
             found.append(path)
         else:
-            fail(f"no such plan: {path}")
-    return found
+            missing.append(f"no such plan: {path}")
+    return found, missing
 
 
 async def _submit(
     plans: list[tuple[Path, Manifest]], video_ids: list[int], channel: str | None,
     budget: float | None, deployment: str, replace: bool,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> tuple[list[dict[str, Any]], list[str]]:  # fmt: skip
     """Open each plan's video (resuming its unfinished one), then start every video through
-    the deployment, in its channel's work queue."""
-    from flows.launch import start_videos
+    the deployment, in its channel's work queue: what started, and one line per failure."""
+    from flows.launch import ensure_deployment, start_videos
 
-    resumed: list[tuple[str, int, str]] = []
-    for video_id in video_ids:
-        async with session_scope() as session:
-            found = await videos.get_video(session=session, video_id=video_id)
-            name = await videos.channel_name(session=session, video=found)
-        if found.flow_run_id:
-            await _retire(video_id, found.flow_run_id, replace)
-        resumed.append((f"video {video_id}", video_id, name))
+    if not plans and not video_ids:
+        return [], []
+    await ensure_deployment(deployment, instead="produce a plan here with `reelflow run PLAN`")
+    failed: list[str] = []
     jobs: list[tuple[str, int, str]] = []
     for path, plan in plans:
-        name = check_channel_name(channel or plan.channel or "default")
-        async with session_scope() as session:
-            video = await videos.open_video(
-                session=session, channel=name, manifest=plan, source=str(path),
-                budget_usd=budget, target_s=get_settings().target_seconds,
-            )  # fmt: skip
-            jobs.append((str(path), video.id, name))
-    jobs += resumed
-    runs = await start_videos(
-        [video_id for _, video_id, _ in jobs], mode="deployment", deployment=deployment,
-        budget_usd=budget,
-    )  # fmt: skip
-    return [
-        {"flow_run_id": runs[video_id], "source": source, "channel": name, "video_id": video_id}
-        for source, video_id, name in jobs
-    ]
+        try:
+            jobs.append((str(path), *await _open(path, plan, channel, budget)))
+        except ReelflowError as exc:
+            failed.append(f"{path}: {exc}")
+    for video_id in video_ids:
+        try:
+            jobs.append((f"video {video_id}", video_id, await _resumable(video_id, replace)))
+        except ReelflowError as exc:
+            failed.append(str(exc))
+    started = []
+    for source, video_id, name in jobs:
+        try:
+            runs = await start_videos(
+                [video_id], mode="deployment", deployment=deployment, budget_usd=budget
+            )
+        except ReelflowError as exc:
+            failed.append(f"{source}: {exc}")
+            continue
+        started.append(
+            {"flow_run_id": runs[video_id], "source": source, "channel": name, "video_id": video_id}
+        )
+    return started, failed
+
+
+async def _open(
+    path: Path, plan: Manifest, channel: str | None, budget: float | None
+) -> tuple[int, str]:
+    name = check_channel_name(channel or plan.channel or "default")
+    async with session_scope() as session:
+        video = await videos.open_video(
+            session=session, channel=name, manifest=plan, source=str(path),
+            budget_usd=budget, target_s=get_settings().target_seconds,
+        )  # fmt: skip
+        return video.id, name
+
+
+async def _resumable(video_id: int, replace: bool) -> str:
+    """The video's channel, once its previous run is known not to run any more."""
+    async with session_scope() as session:
+        found = await videos.get_video(session=session, video_id=video_id)
+        name = await videos.channel_name(session=session, video=found)
+    if found.flow_run_id:
+        await _retire(video_id, found.flow_run_id, replace)
+    return name
 
 
 async def _retire(video_id: int, flow_run_id: str, replace: bool) -> None:

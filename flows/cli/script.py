@@ -10,8 +10,9 @@ import typer
 
 from flows.cli.common import fail, print_json, run
 from flows.core import executions
+from flows.core.errors import ScriptError
 from flows.core.registry import load_registry
-from flows.core.runner import execute_script
+from flows.core.runner import check_timeout, execute_script
 from flows.core.settings import get_settings
 from flows.core.store import session_scope
 
@@ -40,7 +41,11 @@ def run_script(
     timeout: Annotated[float | None, typer.Option(help="Seconds; default the registry's.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream its output.")] = False,
 ) -> None:
-    """Run a script once and print its result as JSON."""
+    """Run a script once and print its result as JSON (secrets masked)."""
+    try:
+        check_timeout(name, timeout)
+    except ScriptError as exc:
+        fail(f"--timeout: {exc}")
     payload = _read_input(input)
 
     def stream(which: str, text: str) -> None:
@@ -56,7 +61,7 @@ def run_script(
             "execution_id": result.execution_id,
             "exit_code": result.exit_code,
             "duration_ms": round(result.duration_ms, 1),
-            "output": result.output,
+            "output": result.recorded_output,
         }
     )
 

@@ -1,6 +1,9 @@
 """``reelflow setup``: register Reelflow's blocks, create its global concurrency limits and
 the automation that marks zombie flow runs Crashed.
 
+The limits and block types are also made on first use when missing (``flows.bootstrap``,
+same values): ``setup`` is needed for the automation and to tune or reset the limits.
+
 Idempotent: blocks are registered again harmlessly, a limit that exists is kept as it is
 (someone may have tuned it) unless ``--reset`` puts back the values below, and the
 automation (found by name) is updated only when its definition differs.
@@ -8,7 +11,6 @@ automation (found by name) is updated only when its definition differs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -24,9 +26,9 @@ from prefect.events.schemas.automations import Posture
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
+from flows.bootstrap import LIMITS, Limit
 from flows.cli.common import run
 from flows.core.errors import ConfigError
-from flows.notion_boards import NOTION_LIMIT, NOTION_RATE
 
 __all__ = [
     "LIMITS",
@@ -38,35 +40,6 @@ __all__ = [
     "setup_command",
     "zombie_automation",
 ]
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A Prefect global concurrency limit the project uses."""
-
-    name: str
-    limit: int
-    slot_decay_per_second: float
-    purpose: str
-
-    def describe(self) -> str:
-        decay = (
-            f", {self.slot_decay_per_second:g} slot(s)/s decay"
-            if self.slot_decay_per_second
-            else ""
-        )
-        return f"limit {self.limit}{decay}"
-
-
-LIMITS = (
-    # One slot that frees three times a second: at most 3 requests in ANY one-second window
-    # across every run and worker. A limit of 3 with the same decay admits a burst of 3 on
-    # top of the refill, up to 5 requests in one second (measured; see bench/notion_sync.py).
-    Limit(NOTION_LIMIT, 1, NOTION_RATE, "every request to Notion: at most 3 a second, no burst"),
-    Limit("provider-gemini", 4, 0.0, "Gemini image requests in flight"),
-    Limit("provider-kling", 3, 0.0, "Kling clip tasks in flight (the account's task quota)"),
-    Limit("provider-elevenlabs", 5, 0.0, "ElevenLabs requests in flight (Creator tier: 5)"),
-)
 
 
 async def register_blocks() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +18,14 @@ from flows.core.errors import VideoBusy
 from flows.core.manifest import Manifest, load_manifest
 from flows.core.names import check_channel_name
 from flows.core.settings import PROJECT_ROOT, get_settings
-from flows.core.statuses import FINAL
+from flows.core.statuses import FINAL, STATUSES
 from flows.core.steps import STEPS
 from flows.core.store import session_scope
 
 app = typer.Typer(no_args_is_help=True, help="Videos in the database.")
 
 DEMO = PROJECT_ROOT / "examples" / "documentary.yaml"
+PROMPT_SETTLE_S = 15.0  # a prompt the run outran finds out how its gate was answered
 
 Approve = Annotated[bool, typer.Option("--approve", help="Approve at the review gate.")]
 Reject = Annotated[
@@ -76,7 +77,7 @@ class Options:
 
     wait: bool = False
     allow_partial: bool = False
-    poll_seconds: float = 2.0
+    poll_seconds: float = 0.5  # a DB read; waiting is cheap
 
 
 def _produce(
@@ -206,62 +207,61 @@ async def follow(
     if not verbose:
         _quiet_prefect_console()
     bars = StepBars(video_id)
+    decide = _Decider(preset, reviewer, bars)
     flow = asyncio.create_task(
         produce_video(video_id=video_id, budget_usd=budget, allow_partial=allow_partial)
     )
-    watchers = [
-        asyncio.create_task(bars.follow()),
-        asyncio.create_task(answer_when_paused(video_id, _decider(preset, reviewer, bars))),
-    ]
-    try:
+    reviews = asyncio.create_task(answer_when_paused(video_id, decide))
+    watchers = [asyncio.create_task(bars.follow()), reviews]
+    try:  # a review that cannot be answered (the input ended) stops the run
+        await asyncio.wait({flow, reviews}, return_when=asyncio.FIRST_COMPLETED)
+        if not flow.done():
+            reviews.result()
+        with contextlib.suppress(TimeoutError):  # an open prompt says how it was answered
+            await asyncio.wait_for(decide.idle.wait(), timeout=PROMPT_SETTLE_S)
         return await flow
     finally:
-        for watcher in watchers:
-            watcher.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        for task in (*watchers, flow):
+            task.cancel()
+        await asyncio.gather(*watchers, flow, return_exceptions=True)
         bars.close()
 
 
-def _decider(preset: Any, reviewer: str | None, bars: StepBars) -> Any:
-    from flows.review import ReviewDecision
+class _Decider:
+    """Answers the gate with ``preset``, or asks in the terminal (flows/cli/prompt.py);
+    ``idle`` is set while no prompt is open."""
 
-    async def decide(video: Any) -> ReviewDecision:
-        if preset is not None:
-            return preset  # type: ignore[no-any-return]
-        bars.close()
-        return await asyncio.to_thread(_ask, video, reviewer)
+    def __init__(self, preset: Any, reviewer: str | None, bars: StepBars) -> None:
+        from flows.cli.prompt import Lines
 
-    return decide
+        self.preset, self.reviewer, self.bars = preset, reviewer, bars
+        self.lines = Lines()
+        self.idle = asyncio.Event()
+        self.idle.set()
 
+    async def __call__(self, video: Any) -> Any:
+        from flows.cli.prompt import review_here
 
-def _ask(video: Any, reviewer: str | None) -> Any:
-    from flows.review import ReviewDecision, SceneChange
-
-    typer.echo(f"\nReview video {video.id}: {video.output_path}")
-    answer = typer.prompt("approve, reject or changes?", default="approve").strip().lower()
-    if answer.startswith("r"):
-        reason = typer.prompt("reason")
-        return ReviewDecision(decision="reject", reason=reason, reviewer=reviewer)
-    if answer.startswith("c"):
-        scene = typer.prompt("scene id")
-        field = typer.prompt("field (title, background, foreground, motion, narration, sfx)")
-        text = typer.prompt("new text")
-        change = SceneChange.model_validate({"scene": scene, field.strip(): text})
-        return ReviewDecision(decision="request_changes", changes=[change], reviewer=reviewer)
-    notes = typer.prompt("notes (optional)", default="", show_default=False) or None
-    return ReviewDecision(decision="approve", notes=notes, reviewer=reviewer)
+        if self.preset is not None:
+            return self.preset
+        self.bars.close()
+        self.idle.clear()
+        try:
+            await review_here(video, self.reviewer, self.lines)
+        finally:
+            self.idle.set()
+        return None
 
 
 def _quiet_prefect_console() -> None:
-    """Prefect's console lines would tear the progress bars; the UI still has every line."""
-    from prefect.logging.handlers import APILogHandler
-
+    """Prefect's console lines would tear the progress bars, and its tracebacks bury the one
+    line that says what failed: warnings and errors only, one line each (flows/cli/logs.py).
+    The UI still has every line and every traceback."""
+    from flows.cli.logs import quiet_console
     from flows.scripts import script_logger
 
-    for logger in (logging.getLogger("prefect"), logging.getLogger(), script_logger()):
-        for handler in logger.handlers:
-            if not isinstance(handler, APILogHandler):
-                handler.setLevel(logging.WARNING)
+    quiet_console()
+    quiet_console(script_logger())
 
 
 def status_command(
@@ -365,6 +365,8 @@ def list_videos(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
 ) -> None:
     """Recent videos, newest first."""
+    if status is not None and status not in STATUSES:
+        fail(f"unknown status {status!r}; one of: {', '.join(sorted(STATUSES))}")
 
     async def rows() -> list[Any]:
         async with session_scope() as session:

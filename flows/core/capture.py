@@ -66,7 +66,7 @@ class Capture:
         self._head_cap = limit // 2 if strategy == "head_tail" else limit
         self._tail_cap = limit - self._head_cap if strategy == "head_tail" else 0
         self._head = bytearray()  # the first head_cap + LOOKAHEAD bytes
-        self._recent = _Recent(max(TAIL_BYTES, self._tail_cap + LOOKAHEAD))
+        self._recent = _Recent(max(TAIL_BYTES, self._tail_cap) + LOOKAHEAD)
         self._seen = 0
         self._dropped_bytes = 0
         self._pending: list[str] = []
@@ -111,6 +111,18 @@ class Capture:
         """The last non-empty line of the whole stream (not only of what was kept)."""
         text = _decode(self._recent.last(TAIL_BYTES)).rstrip()
         return text.rsplit("\n", 1)[-1].strip()
+
+    def result_line(self, limit: int = TAIL_BYTES) -> bytes | None:
+        """The last non-empty line of the whole stream, raw and stripped (b"" without one),
+        or None when it is longer than ``limit`` bytes (at most TAIL_BYTES)."""
+        limit = min(limit, TAIL_BYTES)
+        window = self._recent.last(limit + LOOKAHEAD)
+        data = window.rstrip()
+        start = data.rfind(b"\n") + 1
+        if start == 0 and len(window) < self._seen:
+            return None  # no line start within reach: the line is longer still
+        line = data[start:].strip()
+        return None if len(line) > limit else line
 
     # --- internals ------------------------------------------------------------------
 

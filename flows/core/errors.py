@@ -2,6 +2,7 @@
 
     ReelflowError
     ├── ConfigError              settings or a block that cannot be used
+    │   └── SettingsError        a REELFLOW_* variable holds a value that cannot be used
     ├── RegistryError            scripts/registry.toml is invalid (names the script and field)
     ├── ManifestError            a video plan is invalid (names the scene and field)
     ├── StoreError               the database refused or is not migrated
@@ -23,7 +24,7 @@
     └── NotionError              Notion answered with an error (status, code)
 
 Foreign errors are translated where they enter: subprocess and OS errors in the runner,
-IntegrityError in the store, pydantic's ValidationError in the manifest and registry.
+IntegrityError in the store, pydantic's ValidationError in the manifest, registry and settings.
 Every exception pickles with its fields, so Prefect can persist failed states.
 """
 
@@ -49,6 +50,7 @@ __all__ = [
     "ScriptNotFound",
     "ScriptOutputError",
     "ScriptTimeout",
+    "SettingsError",
     "StatusError",
     "StepError",
     "StoreError",
@@ -84,6 +86,11 @@ def _rebuild(cls: type[ReelflowError], message: str, fields: dict[str, Any]) -> 
 
 class ConfigError(ReelflowError):
     """A setting, block or channel cannot be used as configured."""
+
+
+class SettingsError(ConfigError):
+    """A ``REELFLOW_*`` variable (or ``.env`` entry) holds a value that cannot be used: the
+    message names each one, its value (passwords masked) and what is allowed."""
 
 
 class RegistryError(ReelflowError):

@@ -1,8 +1,14 @@
-"""The execution log: one row per script run. Data functions take ``*, session``."""
+"""The execution log: one row per script run. Data functions take ``*, session``.
+
+A run's input is stored as it was given (masked), unless its JSON passes the run's output
+cap: then the record holds the first part of that JSON as text with a marker of how much was
+cut (``capped_input``), as stdout and stderr are capped; the script still gets all of it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
 from collections.abc import Sequence
 from typing import Any, cast
@@ -16,6 +22,7 @@ from flows.core.store import write_later
 
 __all__ = [
     "ExecutionLog",
+    "capped_input",
     "count_executions",
     "create_execution",
     "execution_log",
@@ -24,6 +31,21 @@ __all__ = [
 ]
 
 TABLE = cast(Table, ScriptExecution.__table__)
+
+
+def capped_input(value: Any, limit: int) -> Any:
+    """``value`` if its JSON fits in ``limit`` bytes, else its first ``limit`` bytes as text
+    followed by ``[reelflow: input truncated, N bytes cut; kept the first LIMIT of TOTAL]``."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    data = text.encode()
+    if len(data) <= limit:
+        return value
+    head = data[:limit].decode("utf-8", errors="ignore")
+    cut = len(data) - len(head.encode())
+    return (
+        f"{head}\n[reelflow: input truncated, {cut} bytes cut; "
+        f"kept the first {len(data) - cut} of {len(data)} bytes of its JSON]"
+    )
 
 
 async def create_execution(

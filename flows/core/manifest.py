@@ -3,20 +3,34 @@
 Validation errors name the scene (by id, or by position when it has none) and the field::
 
     scene 'storm' (#3) narration: String should have at least 1 character
+
+Types are strict (``fps: true`` or ``duration: "5"`` is refused, not converted), numbers must
+be finite, text must not be blank nor hold control characters, every text is capped at what
+its provider accepts (flows/core/manifest_limits.py), and voices are checked offline
+(flows/core/voices.py). Reading files safely is flows/core/manifest_file.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from flows.core import manifest_limits as limits
 from flows.core.errors import ConfigError, ManifestError
+from flows.core.manifest_file import read_plan_file
 from flows.core.names import check_channel_name
+from flows.core.voices import check_voice
 
 __all__ = [
     "CHANGEABLE_FIELDS",
@@ -32,32 +46,66 @@ CHANGEABLE_FIELDS = ("title", "background", "foreground", "motion", "narration",
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RESOLUTION = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if CONTROL.search(value):
+        raise ValueError("must not contain control characters (such as NUL)")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None or value == "" else _text(value)  # "" still means none
+
+
+Text = Annotated[str, AfterValidator(_text)]
+OptionalText = Annotated[str | None, AfterValidator(_optional_text)]
+Voice = Annotated[str, Field(max_length=limits.MAX_VOICE), AfterValidator(check_voice)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Layout(_Strict):
     """Where a scene's foreground sits on its background."""
 
     position: Literal["center", "left", "right", "top", "bottom"] = "center"
-    scale: float = Field(default=0.6, gt=0, le=1, description="Foreground height / frame height.")
+    scale: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Foreground height / frame height.",
+    )
 
 
 class Scene(_Strict):
     """One scene: its pictures, its motion, its narration and its sound."""
 
     id: str = Field(description="Unique within the plan: lowercase letters, digits, - and _.")
-    title: str = Field(min_length=1, max_length=200)
-    background: str = Field(min_length=1, description="Prompt for the background picture.")
-    foreground: str | None = Field(default=None, description="Prompt for an optional subject.")
+    title: Text = Field(max_length=limits.MAX_SCENE_TITLE)
+    background: Text = Field(
+        max_length=limits.MAX_BACKGROUND, description="Prompt for the background picture."
+    )
+    foreground: OptionalText = Field(
+        default=None,
+        max_length=limits.MAX_FOREGROUND,
+        description="Prompt for an optional subject.",
+    )
     layout: Layout = Layout()
-    motion: str = Field(default="slow zoom in", min_length=1, description="Camera move prompt.")
-    duration: float = Field(gt=0, le=120, description="Clip length in seconds.")
-    narration: str = Field(min_length=1, max_length=5000)
-    voice: str | None = Field(default=None, description="Voice; default the plan's.")
-    sfx: str | None = Field(default=None, description="Sound-effect prompt; none for silence.")
+    motion: Text = Field(
+        default="slow zoom in", max_length=limits.MAX_MOTION, description="Camera move prompt."
+    )
+    duration: float = Field(gt=0, le=120, allow_inf_nan=False, description="Clip length, seconds.")
+    narration: Text = Field(max_length=limits.MAX_NARRATION)
+    voice: Voice | None = Field(default=None, description="Voice; default the plan's.")
+    sfx: OptionalText = Field(
+        default=None, max_length=limits.MAX_SFX, description="Sound-effect prompt; none: silence."
+    )
 
     @field_validator("id")
     @classmethod
@@ -70,15 +118,15 @@ class Scene(_Strict):
 class Manifest(_Strict):
     """A video plan."""
 
-    title: str = Field(min_length=1, max_length=500)
+    title: Text = Field(max_length=limits.MAX_PLAN_TITLE)
     project_id: str = Field(description="Names the output folder; lowercase, digits, - and _.")
     channel: str | None = Field(default=None, description="Default channel for this plan.")
     resolution: str = Field(default="1280x720", description="WIDTHxHEIGHT, even numbers.")
     fps: int = Field(default=30, ge=1, le=60)
-    voice: str = Field(default="en", description="Default narration voice.")
+    voice: Voice = Field(default="en", description="Default narration voice.")
     burn_subtitles: bool = False
-    budget_usd: float | None = Field(default=None, ge=0)
-    scenes: list[Scene] = Field(min_length=1, max_length=500)
+    budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    scenes: list[Scene] = Field(min_length=1, max_length=limits.MAX_SCENES)
 
     @field_validator("project_id")
     @classmethod
@@ -142,7 +190,10 @@ class Manifest(_Strict):
 def parse_manifest(data: Any, *, source: str = "manifest") -> Manifest:
     """Validate a parsed plan; a ManifestError names the scene and field of the first problem."""
     if not isinstance(data, dict):
-        raise ManifestError(f"{source}: a plan is a mapping with title, project_id and scenes")
+        found = "nothing" if data is None else f"a {type(data).__name__}"
+        raise ManifestError(
+            f"{source}: a plan is a mapping with title, project_id and scenes, not {found}"
+        )
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
@@ -152,36 +203,34 @@ def parse_manifest(data: Any, *, source: str = "manifest") -> Manifest:
 def load_manifest(path: Path | str) -> Manifest:
     """Read a plan from a .yaml, .yml or .json file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ManifestError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ManifestError(
-            f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
-        ) from exc
-    return parse_manifest(data, source=str(path))
+    return parse_manifest(read_plan_file(path), source=str(path))
 
 
 def _explain(exc: ValidationError, data: dict[str, Any], source: str) -> ManifestError:
-    first = exc.errors()[0]
+    first = exc.errors(include_url=False)[0]
     location = list(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
+    message = _one_line(first["msg"].removeprefix("Value error, "), 2000)
+    if first["type"] in ("int_type", "float_type") and isinstance(first.get("input"), bool):
+        message += f", not a boolean ({str(first['input']).lower()})"
     if len(location) >= 2 and location[0] == "scenes" and isinstance(location[1], int):
         index = location[1]
         scenes = data.get("scenes") or []
         raw = scenes[index] if index < len(scenes) and isinstance(scenes[index], dict) else {}
-        scene_id = str(raw.get("id", "?"))
-        field = ".".join(str(p) for p in location[2:]) or "scene"
+        scene_id = _one_line(str(raw.get("id", "?")), 64)
+        field = ".".join(_one_line(str(p), 64) for p in location[2:]) or "scene"
         return ManifestError(
             f"{source}: scene {scene_id!r} (#{index + 1}) {field}: {message}",
             scene=scene_id,
             field=field,
         )
-    field = ".".join(str(p) for p in location) or "plan"
+    field = ".".join(_one_line(str(p), 64) for p in location) or "plan"
     return ManifestError(f"{source}: {field}: {message}", field=field)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line (control characters escaped), at most ``limit`` characters."""
+    flat = CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def apply_changes(manifest: Manifest, changes: list[dict[str, Any]]) -> Manifest:

@@ -10,25 +10,34 @@ Each ``[scripts.NAME]`` table declares one script a pipeline may run::
     enabled = true
     description = "..."
     concurrency_limit = "gemini"  # optional Prefect global concurrency limit name
+    env = ["REELFLOW_GEMINI_API_KEY", "REELFLOW_GEMINI_BASE_URL"]  # optional, see below
+
+A script gets a minimal environment (see ``flows.core.runner``): the basics a program needs
+to run, the variables of the scripts' contract, and the names its entry lists in ``env``,
+taken from the runner's environment when set. Those whose names say KEY, TOKEN, SECRET or
+PASSWORD are the script's credentials: masked in everything stored and logged, whatever
+they look like.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flows.core.errors import RegistryError, ScriptDisabled, ScriptNotFound
 
 __all__ = ["Registry", "Runtime", "ScriptSpec", "load_registry"]
 
 Runtime = Literal["python", "shell", "binary"]
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Entry(BaseModel):
@@ -41,6 +50,15 @@ class _Entry(BaseModel):
     enabled: bool = True
     description: str = ""
     concurrency_limit: str | None = None
+    env: list[str] = Field(default_factory=list)
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        bad = [name for name in names if not ENV_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"not environment variable names: {', '.join(map(repr, bad))}")
+        return names
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ class ScriptSpec:
     enabled: bool
     description: str
     concurrency_limit: str | None
+    env: tuple[str, ...] = ()  # variables passed from the runner's environment
 
     def fingerprint(self) -> str:
         """SHA-256 of the script file, its requirements and its registry entry.
@@ -147,6 +166,7 @@ def _validate(name: str, table: object, root: Path) -> ScriptSpec:
         enabled=entry.enabled,
         description=entry.description,
         concurrency_limit=entry.concurrency_limit,
+        env=tuple(entry.env),
     )
 
 

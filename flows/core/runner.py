@@ -9,6 +9,14 @@ batched transactions off the script's critical path, the way seed 002 batches it
 writes. No transaction stays open while a script runs, and any session on the same loop
 sees the records.
 
+A script gets a minimal environment, never this process's whole one (which holds the
+database URL and its password): the basics a program needs (``BASE_ENV``, ``LC_*``,
+``PYTHON*``), the variables of the scripts' contract (``CONTRACT_ENV``), the names its
+registry entry lists in ``env``, and what the caller passes (a channel's provider keys).
+
+What is stored and logged is masked (``flows.core.redact`` has the rule); the parsed result
+returned to the caller is the script's own.
+
 The contract with scripts is in ``scripts/README.md``.
 """
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -34,16 +43,38 @@ from flows.core.errors import (
     ScriptCancelled,
     ScriptError,
     ScriptFailed,
+    ScriptOutputError,
     ScriptTimeout,
 )
 from flows.core.process import Child
 from flows.core.reaper import live_groups
-from flows.core.redact import Redactor
+from flows.core.redact import Redactor, is_secret_name
 from flows.core.registry import ScriptSpec, load_registry
 from flows.core.settings import OutputStrategy, Settings, get_settings
 from flows.core.venvs import ensure_venv
 
-__all__ = ["RunContext", "ScriptResult", "execute_script"]
+__all__ = [
+    "BASE_ENV",
+    "CONTRACT_ENV",
+    "RunContext",
+    "ScriptResult",
+    "check_timeout",
+    "execute_script",
+]
+
+BASE_ENV = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+     "TEMP", "TMP", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY",
+     "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+     "no_proxy",
+     "REELFLOW_TEST_SKIP_SLEEP"}  # the test suite's wrapped scripts (tests/factories.py)
+)  # fmt: skip
+BASE_PREFIXES = ("LC_", "PYTHON")  # the locale, how the interpreter runs
+CONTRACT_ENV = frozenset(  # what every script may read (scripts/README.md, "environment")
+    {"REELFLOW_FFMPEG", "REELFLOW_PRICES", "REELFLOW_HTTP_CONNECT_TIMEOUT",
+     "REELFLOW_HTTP_READ_TIMEOUT"}
+)  # fmt: skip
+RESULT_LINE_LIMIT = 1024 * 1024  # bytes: a longer last line breaks the output contract
 
 
 @dataclass(frozen=True)
@@ -59,7 +90,9 @@ class RunContext:
 
 @dataclass(frozen=True)
 class ScriptResult:
-    """A successful run. ``output`` is stdout's last non-empty line parsed as JSON, or None."""
+    """A successful run. ``output`` is stdout's last non-empty line parsed as JSON (None when
+    stdout was empty), exactly as the script wrote it; ``recorded_output`` is the same with
+    secrets masked, as stored and logged. ``stdout`` and ``stderr`` are masked."""
 
     execution_id: str
     script: str
@@ -70,6 +103,20 @@ class ScriptResult:
     duration_ms: float
     stdout_spill: Path | None = None
     stderr_spill: Path | None = None
+    recorded_output: Any = None
+
+
+def check_timeout(name: str, timeout: float | None) -> float | None:
+    """``timeout`` if it is a positive, finite number of seconds (or None); else ScriptError."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ScriptError(f"timeout must be a number of seconds, got {timeout!r}", script=name)
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ScriptError(
+            f"timeout must be a positive number of seconds, got {timeout!r}", script=name
+        )
+    return float(timeout)
 
 
 async def execute_script(
@@ -86,18 +133,32 @@ async def execute_script(
     context: RunContext | None = None,
     record: bool = True,
     settings: Settings | None = None,
+    secrets: Sequence[str] = (),
 ) -> ScriptResult:
     """Run the registered script ``name`` and return its result.
 
     Raises ScriptNotFound, ScriptDisabled, ScriptEnvError, ScriptFailed (``transient`` when
     it exited 75), ScriptTimeout, OutputLimitExceeded or ScriptCancelled; asyncio
     cancellation kills the process group, records the run as cancelled and propagates.
+    ``timeout`` must be positive and finite (ScriptError otherwise); ``secrets`` are more
+    values to mask (Prefect's key from a profile).
     """
+    timeout = check_timeout(name, timeout)
     settings = settings or get_settings()
     spec = load_registry(settings.scripts_dir).get(name)
     command = [*await _interpreter(spec, settings), str(spec.path), *args]
     run_env = _environment(spec, env)
-    redactor = Redactor.for_run(run_env, args, input)
+    redactor = Redactor.for_run(
+        run_env,
+        args,
+        input,
+        credentials=[n for n in (*spec.env, *(env or {})) if is_secret_name(n)],
+        ambient=os.environ,
+        urls=(settings.database_url, settings.locks_url),
+        extra=secrets,
+    )
+    payload = None if input is None else json.dumps(input).encode()
+    limit = output_limit or settings.output_limit_bytes
     execution_id = str(uuid.uuid4())
     run_env["REELFLOW_EXECUTION_ID"] = execution_id
     context = context or RunContext()
@@ -106,7 +167,7 @@ async def execute_script(
         await log_book.started(
             id=execution_id,
             script=name,
-            input=redactor.data(input),
+            input=executions.capped_input(redactor.data(input), limit),
             args=redactor.args(args),
             video_id=context.video_id,
             label=context.label,
@@ -115,7 +176,7 @@ async def execute_script(
             requested_by=context.requested_by,
         )
     run = _Run(spec, execution_id, redactor, settings, log, output_limit, output_strategy)
-    outcome = await run.start(command, run_env, cwd, input, timeout or spec.timeout)
+    outcome = await run.start(command, run_env, cwd, payload, timeout or spec.timeout)
     if log_book is not None:
         await log_book.finished(id=execution_id, **outcome.record)
     if outcome.error is not None:
@@ -136,11 +197,19 @@ async def _interpreter(spec: ScriptSpec, settings: Settings) -> list[str]:
 
 
 def _environment(spec: ScriptSpec, env: Mapping[str, str] | None) -> dict[str, str]:
-    run_env = {**os.environ, **(env or {})}
+    """The script's environment: the basics, the contract's, its entry's, the caller's."""
+    run_env = {name: value for name, value in os.environ.items() if _passed(name, spec)}
+    run_env.update(env or {})
     run_env["REELFLOW_SCRIPT"] = spec.name
     if spec.runtime == "python":
         run_env["PYTHONUNBUFFERED"] = "1"
     return run_env
+
+
+def _passed(name: str, spec: ScriptSpec) -> bool:
+    if name in BASE_ENV or name in CONTRACT_ENV or name in spec.env:
+        return True
+    return name.startswith(BASE_PREFIXES) and not is_secret_name(name)
 
 
 @dataclass
@@ -195,7 +264,12 @@ class _Run:
             self.limit_hit.set_result(None)
 
     async def start(
-        self, command: list[str], env: dict[str, str], cwd: Path | None, input: Any, timeout: float
+        self,
+        command: list[str],
+        env: dict[str, str],
+        cwd: Path | None,
+        payload: bytes | None,
+        timeout: float,
     ) -> _Outcome:
         started = time.perf_counter()
         try:
@@ -203,9 +277,10 @@ class _Run:
                 command,
                 env=env,
                 cwd=cwd,
-                payload=None if input is None else json.dumps(input).encode(),
+                payload=payload,
                 on_stdout=self.captures["stdout"].feed,
                 on_stderr=self.captures["stderr"].feed,
+                marker=f"REELFLOW_EXECUTION_ID={self.execution_id}",
             )
         except OSError as exc:
             error = ScriptFailed(self.spec.name, -1, f"could not start: {exc}")
@@ -245,20 +320,24 @@ class _Run:
             error = OutputLimitExceeded(self.spec.name, self.limit, execution_id=self.execution_id)
             return self._ended("failed", child.exited.result(), started, error)
         child.signal_group(signal.SIGKILL)  # stragglers holding our pipes
-        await _closed(child)
+        await _closed(child, wait=0.1)
+        if not child.closed.done():  # held by a process outside the group
+            child.signal_tree(signal.SIGKILL)
+            await _closed(child)
         return self._exited(child.exited.result(), started)
 
     async def _stop(self, child: Child) -> None:
-        """SIGTERM the group, wait up to the grace period for the script, then SIGKILL all."""
-        child.signal_group(signal.SIGTERM)
+        """SIGTERM the group and every descendant found, wait up to the grace period for the
+        script, then SIGKILL all of them (those started meanwhile too)."""
+        child.signal_tree(signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(child.exited), self.grace)
-        child.signal_group(signal.SIGKILL)
+        child.signal_tree(signal.SIGKILL)
         await child.exited
         await _closed(child)
 
     def _exited(self, code: int, started: float) -> _Outcome:
-        output = _parse(self.captures["stdout"].last_line())
+        output, problem = _parse(self.captures["stdout"].result_line(RESULT_LINE_LIMIT))
         if live_groups.terminating and code < 0:
             error: ScriptError = ScriptCancelled(self.spec.name, execution_id=self.execution_id)
             return self._ended("cancelled", code, started, error, output=output)
@@ -271,6 +350,9 @@ class _Run:
                 execution_id=self.execution_id,
             )
             return self._ended("failed", code, started, error, output=output)
+        if problem is not None:
+            error = ScriptOutputError(self.spec.name, self.redactor.text(problem))
+            return self._ended("failed", code, started, error)
         return self._ended("completed", code, started, None, output=output)
 
     def _ended(
@@ -286,13 +368,13 @@ class _Run:
         duration_ms = (time.perf_counter() - started) * 1000
         out, err = self.captures["stdout"], self.captures["stderr"]
         stdout, stderr = out.text(), err.text()
-        output = self.redactor.data(output)
+        recorded = self.redactor.data(output)
         message = self.redactor.text(str(error)) if error else ("cancelled" if cancelled else None)
         outcome = _Outcome(
             record={
                 "status": status,
                 "exit_code": code,
-                "output": output,
+                "output": recorded,
                 "stdout": stdout,
                 "stderr": stderr,
                 "stdout_spill": str(out.spilled) if out.spilled else None,
@@ -314,6 +396,7 @@ class _Run:
                 duration_ms=duration_ms,
                 stdout_spill=out.spilled,
                 stderr_spill=err.spilled,
+                recorded_output=recorded,
             )
         return outcome
 
@@ -324,13 +407,21 @@ async def _closed(child: Child, wait: float = 2.0) -> None:
         await asyncio.wait_for(asyncio.shield(child.closed), wait)
 
 
-def _parse(line: str) -> Any:
+def _parse(line: bytes | None) -> tuple[Any, str | None]:
+    """stdout's last line as JSON, and what is wrong with it (None: nothing; no line: null)."""
+    if line is None:
+        return None, f"its last stdout line is over {RESULT_LINE_LIMIT} bytes"
     if not line:
-        return None
+        return None, None
     try:
-        return json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"its last stdout line is not UTF-8 (byte {exc.start})"
+    try:
+        return json.loads(text), None
     except ValueError:
-        return None
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        return None, f"its last stdout line is not JSON: {shown!r}"
 
 
 def _tail(text: str, limit: int = 4000) -> str:

@@ -1,25 +1,47 @@
-"""The one settings object, read from ``REELFLOW_*`` environment variables (and ``.env``)."""
+"""The one settings object, read from ``REELFLOW_*`` environment variables (and ``.env``).
+
+A value that cannot be used is refused when the settings are read: ``get_settings`` raises
+one SettingsError naming each variable, its value (a URL's password masked) and what is
+allowed. ``REELFLOW_DATABASE_URL`` takes ``sqlite+aiosqlite://`` and ``postgresql+asyncpg://``
+URLs; the bare ``sqlite://``, ``postgresql://`` and ``postgres://`` mean those drivers.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PROJECT_ROOT", "OutputStrategy", "Settings", "get_settings"]
+from flows.core.errors import SettingsError
+
+__all__ = ["PROJECT_ROOT", "OutputStrategy", "Settings", "get_settings", "mask_url"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 OutputStrategy = Literal["head_tail", "truncate", "fail", "spill"]
+ENV_PREFIX = "REELFLOW_"
+# what a database URL may start with → the driver it means
+DATABASE_SCHEMES = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+DATABASE_RULE = (
+    "must be a sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST/DB URL"
+)
 
 
 class Settings(BaseSettings):
     """Reelflow's configuration. Relative paths are resolved against the working directory."""
 
-    model_config = SettingsConfigDict(env_prefix="REELFLOW_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Field(
         default=Path(".reelflow"),
@@ -87,11 +109,57 @@ class Settings(BaseSettings):
         default=False,
         description="Let the run-registered-script flow run scripts in this process (opt-in).",
     )
+    media_url: str | None = Field(
+        default=None,
+        description="Where reviewers reach the output folder (a bucket, a CDN): links become "
+        "<media_url>/<path>, unsigned. Unset: links signed for `reelflow media serve`.",
+    )
+    media_serve_url: str | None = Field(
+        default=None,
+        description="The address reviewers reach `reelflow media serve` at (e.g. "
+        "http://media.example.com:8765); links on cards and in reviews are signed for it.",
+    )
+    media_link_hours: float = Field(
+        default=168.0, gt=0, le=24 * 366, description="How long a signed media link works."
+    )
 
     @field_validator("data_dir", "output_dir", "scripts_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _writable(cls, value: Path) -> Path:
+        """The data directory exists (it is made here) and can be written."""
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot be made ({exc.strerror}); must be a writable directory"
+            ) from None
+        if not os.access(value, os.W_OK | os.X_OK):
+            raise ValueError("cannot be written; must be a writable directory")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme, sep, rest = value.partition("://")
+        driver = DATABASE_SCHEMES.get(scheme.lower())
+        if not sep or driver is None or not rest.strip():
+            raise ValueError(DATABASE_RULE)
+        url = f"{driver}://{rest}"
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            raise ValueError(DATABASE_RULE) from None
+        return url
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -118,5 +186,32 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings. Tests call ``get_settings.cache_clear()`` after changing env."""
-    return Settings()
+    """The process-wide settings. Tests call ``get_settings.cache_clear()`` after changing env.
+
+    Raises:
+        SettingsError: a variable holds a value that cannot be used (one line for all).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    """``REELFLOW_X='value': what is allowed`` for each refused setting, on one line."""
+    problems = []
+    for item in error.errors():
+        name = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}={_shown(item.get('input'))}: {message}")
+    return "settings: " + "; ".join(problems)
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return repr(mask_url(text)[:200])
+
+
+def mask_url(text: str) -> str:
+    """``scheme://user:***@host/…``: a URL's password hidden."""
+    return re.sub(r"(://[^/:@\s]*:)\S*@", r"\1***@", text)

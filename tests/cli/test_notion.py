@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from typer.testing import CliRunner, Result
 
+from blocks import Channel, NotionBoard
 from flows.cli.main import app
 from flows.core import videos
 from flows.core.settings import Settings
 from flows.core.store import session_scope
 from tests.factories import TINY, open_video
-from tests.notion.boards import BoardChannel, drop_board_channel, save_board_channel
+from tests.notion.boards import (
+    BoardChannel,
+    drop_board_channel,
+    forget_cached_blocks,
+    save_board_channel,
+)
 from tests.notion.fake import FakeNotion
 
 pytest_plugins = ["tests.notion.fixtures"]
@@ -52,21 +59,24 @@ def test_check_says_a_complete_board_is_ready(board: Any) -> None:
     assert [s.path.split("/")[0] for s in channel.fake.seen()] == ["databases", "data_sources"]
 
 
-def test_check_names_every_missing_property_wrong_type_and_option(board: Any) -> None:
+def test_check_names_every_missing_property_wrong_type_and_the_status_mapping(
+    board: Any,
+) -> None:
     channel = board(status_options={"queued": "Queued", "manifest_error": "Manifest Error"})
     schema = channel.fake.schema
     del schema["Cost"], schema["Video ID"]
-    schema["Duration"] = {"id": "dur", "name": "Duration", "type": "rich_text", "rich_text": {}}
+    schema["Duration"] = {"id": "dur", "name": "Duration", "type": "checkbox", "checkbox": {}}
     schema["Status"]["status"]["options"] = [{"id": "q", "name": "Queued"}]
     result = invoke("notion", "check", "--board", channel.board)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"board {channel.board!r} is not ready:",
-        "  - property 'Video ID' is missing (expected type number)",
-        "  - property 'Cost' is missing (expected type number)",
-        "  - property 'Duration' is rich_text, expected number",
-        "  - status property 'Status' lacks the options: 'Manifest Error'",
+        "  - property Video ID (number) is missing: `--fix` adds it",
+        "  - property Cost (number) is missing: `--fix` adds it",
+        "  - property Duration is checkbox, expected number or rich_text: rename it, or name "
+        "another in the block",
     ]
+    assert "shows: manifest_error → 'Queued'" in result.stdout
 
 
 def test_check_says_the_token_was_refused_without_printing_it(board: Any) -> None:
@@ -76,6 +86,7 @@ def test_check_says_the_token_was_refused_without_printing_it(board: Any) -> Non
     assert "the token was refused (Notion 401 unauthorized: API token is invalid.)" in (
         result.stderr
     )
+    assert "save the integration's token on the board" in result.stderr
     assert "secret_REFUSED-canary-77" not in result.output
 
 
@@ -86,6 +97,7 @@ def test_check_says_a_database_the_integration_cannot_see(board: Any) -> None:
     assert "database 0000-not-shared is not found or not shared with the integration" in (
         result.stderr
     )
+    assert "Connections → add the integration" in result.stderr
 
 
 def test_check_needs_a_channel_with_a_board_or_a_board() -> None:
@@ -163,3 +175,101 @@ async def _flow_run(run_id: str) -> FlowRun:
 async def _drop_deployment(deployment: UUID) -> None:
     async with get_client() as client:
         await client.delete_deployment(deployment)
+
+
+# --- notion init ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_channel() -> Iterator[str]:
+    name = f"ni-{uuid4().hex[:8]}"
+    yield name
+
+    async def drop() -> None:
+        for kind in (Channel, NotionBoard):
+            with contextlib.suppress(ValueError):
+                await kind.adelete(name)
+
+    asyncio.run(drop())
+    forget_cached_blocks()
+
+
+def init(fake: FakeNotion, *args: str) -> Result:
+    return runner.invoke(
+        app, ["notion", "init", "--token-env", "NOTION_INIT_TOKEN", "--base-url", fake.url, *args],
+        env={"NOTION_INIT_TOKEN": fake.token},
+    )  # fmt: skip
+
+
+def test_init_makes_one_full_board_under_the_page_and_stores_it_on_the_channel(
+    fake_notion: FakeNotion, fresh_channel: str
+) -> None:
+    first = init(fake_notion, "--parent", fake_notion.parent_page, "--channel", fresh_channel)
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith(f"made board 'Reelflow videos: {fresh_channel}': database ")
+    assert lines[-1] == f"channel {fresh_channel!r} made with board {fresh_channel!r}"
+    database = lines[0].split("database ")[1].split()[0]
+    source, schema = fake_notion.board(database)
+    assert {name: spec["type"] for name, spec in schema.items()} == {
+        "Name": "title", "Status": "select", "Video ID": "number", "Manifest": "rich_text",
+        "Error": "rich_text", "Cost": "number", "Duration": "number", "Output": "url",
+        "Review": "url", "Decision": "rich_text", "Channel": "select", "Updated": "date",
+    }  # fmt: skip
+    assert len(schema["Status"]["select"]["options"]) == 23
+    block = NotionBoard.load(fresh_channel)
+    assert (block.database_id, block.data_source_id) == (database, source)
+    assert Channel.load(fresh_channel).notion_board == fresh_channel
+    again = init(fake_notion, "--parent", fake_notion.parent_page, "--channel", fresh_channel)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith(
+        f"found board 'Reelflow videos: {fresh_channel}': database {database}"
+    )
+    assert f"channel {fresh_channel!r} now uses board" in again.stdout
+    assert len(fake_notion.space.databases) == 2, "the fake's own board and the one made"
+    assert fake_notion.token not in first.output + again.output
+
+
+def test_init_without_a_channel_says_how_to_use_the_board(fake_notion: FakeNotion) -> None:
+    result = init(fake_notion, "--parent", fake_notion.parent_page, "--title", "Boards")
+    assert result.exit_code == 0, result.output
+    assert "reelflow channel create NAME --notion-database " in result.stdout
+
+
+def test_init_under_a_database_or_a_page_not_shared_says_what_to_do(
+    fake_notion: FakeNotion,
+) -> None:
+    database = init(fake_notion, "--parent", fake_notion.database_id)
+    assert database.exit_code == 1
+    assert database.stderr.strip() == (
+        f"error: {fake_notion.database_id} is a database, not a page: give the page that "
+        "should hold the board, or use this database with `reelflow channel create NAME "
+        f"--notion-database {fake_notion.database_id}`"
+    )
+    hidden = init(fake_notion, "--parent", "0000-not-shared")
+    assert hidden.exit_code == 1 and len(hidden.stderr.strip().splitlines()) == 1
+    assert "page 0000-not-shared is not found or not shared with the integration" in hidden.stderr
+    assert "Connections → add the integration" in hidden.stderr
+    assert len(fake_notion.space.databases) == 1, "nothing made"
+    assert (
+        "set NOTION_X"
+        in runner.invoke(app, ["notion", "init", "--parent", "p", "--token-env", "NOTION_X"]).stderr
+    )
+
+
+def test_check_fix_adds_properties_but_says_a_status_property_keeps_its_options(
+    board: Any,
+) -> None:
+    channel = board()
+    schema = channel.fake.schema
+    for name in ("Video ID", "Review", "Updated"):
+        del schema[name]
+    result = invoke("notion", "check", "--channel", channel.channel, "--fix")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        f"board {channel.board!r}: added Video ID (number)",
+        f"board {channel.board!r}: added Review (url)",
+        f"board {channel.board!r}: added Updated (date)",
+    ]
+    assert schema["Video ID"]["type"] == "number" and schema["Updated"]["type"] == "date"
+    assert "Status" in schema and schema["Status"]["type"] == "status"

@@ -109,3 +109,13 @@ def test_a_plan_whose_channel_leaves_the_output_dir_is_refused_at_load(tmp_path)
     ]
     assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "tmp").exists()
     assert json.loads(runner.invoke(app, ["status", "--json"]).stdout) == []
+
+
+@pytest.mark.usefixtures("cli_settings")
+def test_an_unknown_status_is_refused_naming_the_valid_ones() -> None:
+    result = runner.invoke(app, ["videos", "list", "--status", "nonsense"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: unknown status 'nonsense'; one of: ")
+    assert "awaiting_review" in line and "approved" in line
+    assert runner.invoke(app, ["videos", "list", "--status", "approved"]).exit_code == 0

@@ -150,3 +150,28 @@ def test_fingerprint_changes_with_the_script_file(tmp_path: Path) -> None:
     before = spec.fingerprint()
     (scripts / "job.py").write_text("print('changed')")
     assert spec.fingerprint() != before
+
+
+def test_an_entry_declares_the_environment_variables_its_script_needs(tmp_path: Path) -> None:
+    scripts = _registry(
+        tmp_path,
+        '[scripts.job]\nruntime = "python"\npath = "job.py"\ntimeout = 5\n'
+        'env = ["SERVICE_API_KEY", "SERVICE_BASE_URL"]\n',
+    )
+    assert load_registry(scripts).get("job").env == ("SERVICE_API_KEY", "SERVICE_BASE_URL")
+    (tmp_path / "bad").mkdir()
+    bad = _registry(
+        tmp_path / "bad",
+        '[scripts.job]\nruntime = "python"\npath = "job.py"\ntimeout = 5\nenv = ["A=B"]\n',
+    )
+    with pytest.raises(RegistryError, match="job.*env: .*not environment variable names: 'A=B'"):
+        load_registry(bad)
+
+
+def test_project_scripts_declare_their_providers_variables() -> None:
+    registry = load_registry(PROJECT_ROOT / "scripts")
+    env = {name: set(spec.env) for name, spec in registry.scripts.items()}
+    assert {"REELFLOW_GEMINI_API_KEY", "REELFLOW_GEMINI_BASE_URL"} <= env["generate_asset"]
+    assert {"REELFLOW_KLING_ACCESS_KEY", "REELFLOW_KLING_SECRET_KEY"} <= env["generate_video"]
+    assert "REELFLOW_ELEVENLABS_API_KEY" in env["generate_audio"] & env["generate_sfx"]
+    assert env["create_composite"] == env["assemble_video"] == set()

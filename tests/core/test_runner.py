@@ -17,8 +17,10 @@ from flows.core import executions, store
 from flows.core.errors import (
     OutputLimitExceeded,
     ScriptDisabled,
+    ScriptError,
     ScriptFailed,
     ScriptNotFound,
+    ScriptOutputError,
     ScriptTimeout,
 )
 from flows.core.runner import RunContext, execute_script
@@ -218,7 +220,9 @@ async def test_secrets_never_reach_logs_or_records(settings: Settings) -> None:
         assert canary not in "\n".join(records)
         assert canary not in stored
     assert row.args == ["--api-key", "***", "--token=***"]
-    assert result.output["secret_seen"] == "***"
+    assert row.output["secret_seen"] == "***", "stored masked"
+    assert result.output["secret_seen"] == secret, "the pipeline gets what the script said"
+    assert result.recorded_output["secret_seen"] == "***"
 
 
 async def test_fifty_concurrent_runs_overlap(configure: Configure, tmp_path: Path) -> None:
@@ -345,3 +349,35 @@ async def test_nul_in_a_scripts_output_is_stored_replaced(database_url: str) -> 
     assert "nul\ufffdon stdout" in row.stdout
     assert row.output == {"text": "a\ufffdb", "nested": [{"k\ufffd": "v\ufffd"}]}
     assert "\x00" not in row.stdout + row.stderr
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+async def test_a_timeout_must_be_positive_and_finite(settings: Settings, timeout: float) -> None:
+    with pytest.raises(ScriptError, match=f"positive number of seconds, got {timeout!r}"):
+        await execute_script("echo", timeout=timeout)
+
+
+async def test_exit_0_with_a_last_line_that_is_not_json_is_recorded_failed(
+    configure: Configure, database_url: str, tmp_path: Path
+) -> None:
+    scripts = _copy_scripts(tmp_path)
+    (scripts / "echo.py").write_text("print('{\"almost\": json')\n")
+    configure(scripts_dir=scripts, database_url=database_url)
+    with pytest.raises(ScriptOutputError, match="echo: broke the output contract: its last"):
+        await execute_script("echo")
+    async with store.session_scope() as session:
+        [row] = await executions.list_executions(session=session, script="echo")
+    assert (row.status, row.exit_code, row.output) == ("failed", 0, None)
+    assert "is not JSON" in (row.error or "")
+
+
+async def test_the_result_is_the_scripts_own_and_only_the_record_is_masked(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_KEY_PROFILE", "default")
+    result = await execute_script("echo", input={"path": "out/default/a.png", "k": "sk-CANARY-42x"},
+                                  args=["--key", "sk-CANARY-42x"])  # fmt: skip
+    assert result.output["input"] == {"path": "out/default/a.png", "k": "sk-CANARY-42x"}
+    row = await _row(result.execution_id)
+    assert row.output["input"] == {"path": "out/default/a.png", "k": "***"}
+    assert result.recorded_output == row.output and "sk-CANARY-42x" not in row.stdout

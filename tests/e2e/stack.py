@@ -148,8 +148,14 @@ def _run(stack: Stack, tool: str, *args: str) -> str:
 
 
 @contextlib.contextmanager
-def deployed_stack(root: Path, deploy: tuple[str, ...] = ("--all",)) -> Iterator[Stack]:
-    """Start the server, create the pool and databases, deploy; stop it all afterwards."""
+def deployed_stack(
+    root: Path, deploy: tuple[str, ...] = ("--all",), worker_query_seconds: float | None = None
+) -> Iterator[Stack]:
+    """Start the server, create the pool and databases, deploy; stop it all afterwards.
+
+    ``worker_query_seconds``: how often the workers started on the stack ask for scheduled
+    runs (PREFECT_WORKER_QUERY_SECONDS); a submitted or resumed run waits up to that long
+    for a worker to take it."""
     names = {"prefect": f"reelflow_e2e_prefect_{os.getpid()}", "app": f"reelflow_e2e_{os.getpid()}"}
     try:
         run_async(admin(*[s for n in names.values() for s in recreate(n)]))
@@ -171,6 +177,8 @@ def deployed_stack(root: Path, deploy: tuple[str, ...] = ("--all",)) -> Iterator
         REELFLOW_OUTPUT_DIR=str(root / "output"),
         REELFLOW_RETRY_DELAY_SECONDS="0.1",
     )
+    if worker_query_seconds is not None:  # else Prefect's default (10 s), as users have it
+        env["PREFECT_WORKER_QUERY_SECONDS"] = f"{worker_query_seconds:g}"
     stack = Stack(root, env, api, url["app"])
     try:
         stack.start(

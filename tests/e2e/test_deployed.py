@@ -28,7 +28,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
-        with deployed_stack(tmp_path_factory.mktemp("e2e")) as started:
+        # Workers poll every second, not every 10 s: each test waits for a worker to take a
+        # submitted run, and again for a resumed one, several times.
+        with deployed_stack(tmp_path_factory.mktemp("e2e"), worker_query_seconds=1) as started:
             yield started
     except Unavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
@@ -37,13 +39,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _video_of(stack: Stack, flow_run_id: str, timeout: float = 120) -> dict[str, Any]:
+    """The video of ``flow_run_id`` once it awaits review, as ``reelflow status`` tells it.
+
+    Waits on the database (a query, not a CLI process every half second: on 2 cores those
+    compete with the worker's run); then the CLI must say the same."""
     deadline = time.monotonic() + timeout
-    while True:
-        mine = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
-        if mine and mine[0]["status"] == "awaiting_review":
-            return dict(mine[0])
+    query = "SELECT id FROM videos WHERE flow_run_id = $1 AND status = 'awaiting_review'"
+    while not stack.query(query, flow_run_id):
         assert time.monotonic() < deadline, f"no video awaiting review for {flow_run_id}"
         time.sleep(0.5)
+    mine = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
+    assert mine and mine[0]["status"] == "awaiting_review", mine
+    return dict(mine[0])
 
 
 def _approve_and_finish(stack: Stack, flow_run_id: str) -> dict[str, Any]:
@@ -131,15 +138,19 @@ def test_a_killed_worker_is_replaced_and_no_finished_item_runs_twice(
 
 
 def _wait_mid_clip(stack: Stack, flow_run_id: str, timeout: float = 180) -> int:
+    """The video of ``flow_run_id`` once dawn's and forest's clips are made and storm's runs
+    (it sleeps a minute). Waits on the database, not a CLI process every half second."""
     deadline = time.monotonic() + timeout
     while True:
-        mine = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
+        mine = stack.query("SELECT id FROM videos WHERE flow_run_id = $1", flow_run_id)
         if mine:
-            rows = stack.executions(mine[0]["video_id"])
+            rows = stack.executions(mine[0]["id"])
             done = {label for label, status in rows if status == "completed"}
             running = {label for label, status in rows if status == "running"}
             if {"video/dawn", "video/forest"} <= done and "video/storm" in running:
-                return int(mine[0]["video_id"])
+                listed = [s for s in stack.states() if s["flow_run_id"] == flow_run_id]
+                assert [s["video_id"] for s in listed] == [mine[0]["id"]], listed
+                return int(mine[0]["id"])
         assert time.monotonic() < deadline, "the run never reached the clip step"
         time.sleep(0.5)
 

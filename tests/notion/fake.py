@@ -4,10 +4,11 @@ It behaves like the service where our code can tell: a bearer token and the Noti
 header are required; errors come as ``{"object": "error", "status", "code", "message",
 "request_id"}``; more than ``rate`` requests in any ``window`` seconds are answered 429 with
 Retry-After; databases hold data sources, which are queried with filters and has_more /
-next_cursor pagination; pages are created and updated against the data source's schema
-(unknown properties, wrong types, unknown status options and rich text over 2,000 characters
-are refused); page bodies are block children. Faults (any status, with or without
-Retry-After) and latency can be injected, and every request is recorded with its time.
+next_cursor pagination, created under a shared page and their schema changed by PATCH; pages
+are created and updated against the data source's schema; page bodies are block children.
+The rules, and where in Notion's API reference each comes from, are in ``workspace.py``.
+Faults (any status, with or without Retry-After) and latency can be injected, a board can be
+unshared, deleted or have a property renamed, and every request is recorded with its time.
 """
 
 from __future__ import annotations
@@ -26,33 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.notion import workspace
+from tests.notion.workspace import NotionError, Workspace, reelflow_schema, rich
+
 TOKEN = "secret_FAKE-notion-canary-7f3a9c2e"  # searched for in logs and the database
 VERSION = "2025-09-03"
-OPTIONS = [
-    "Queued",
-    "Processing",
-    "Generating Assets",
-    "Generating Composites",
-    "Generating Video",
-    "Generating Audio",
-    "Generating SFX",
-    "Assembling",
-    "Awaiting Review",
-    "Approved",
-    "Rejected",
-    "Review Expired",
-    "Budget Exceeded",
-    "Retry Scheduled",
-    "Crashed",
-    "Cancelled",
-    "Asset Error",
-    "Composite Error",
-    "Video Error",
-    "Audio Error",
-    "SFX Error",
-    "Assembly Error",
-    "Manifest Error",
-]
+OPTIONS = workspace.OPTIONS
 CODES = {
     400: "validation_error",
     401: "unauthorized",
@@ -65,29 +45,7 @@ CODES = {
     504: "gateway_timeout",
     529: "service_overload",
 }
-
-
-def default_schema() -> dict[str, dict[str, Any]]:
-    """The board's properties as Notion describes them."""
-    status = {
-        "options": [{"id": f"o{i}", "name": n, "color": "default"} for i, n in enumerate(OPTIONS)],
-        "groups": [],
-    }
-    kinds = {
-        "Name": "title",
-        "Video ID": "number",
-        "Manifest": "rich_text",
-        "Error": "rich_text",
-        "Cost": "number",
-        "Duration": "number",
-        "Output": "rich_text",
-    }
-    schema = {
-        name: {"id": name[:4].lower(), "name": name, "type": kind, kind: {}}
-        for name, kind in kinds.items()
-    }
-    schema["Status"] = {"id": "stat", "name": "Status", "type": "status", "status": status}
-    return schema
+default_schema = reelflow_schema
 
 
 @dataclass
@@ -112,12 +70,6 @@ class Fault:
     request: str = ""  # only requests starting like this ("POST pages"); any when empty
 
 
-class NotionError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code or CODES.get(status, "error")
-
-
 @dataclass
 class FakeNotion:
     """The fake service. ``start()`` it, point a board's base URL at ``url``."""
@@ -128,15 +80,21 @@ class FakeNotion:
     window: float = 1.0
     retry_after: float = 1.0
     max_page_size: int = 100
-    schema: dict[str, dict[str, Any]] = field(default_factory=default_schema)
+    schema: dict[str, dict[str, Any]] = field(default_factory=reelflow_schema)
     database_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     data_source_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     requests: list[Seen] = field(default_factory=list)
-    pages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    parent_page: str = field(default_factory=lambda: str(uuid.uuid4()))  # shared, holds boards
 
     def __post_init__(self) -> None:
+        self.space = Workspace()
+        self.space.add_database(
+            self.schema, database_id=self.database_id, source_id=self.data_source_id
+        )
+        self.space.parents.add(self.parent_page)
+        self.pages = self.space.pages
+        self.children = self.space.children
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -194,15 +152,17 @@ class FakeNotion:
         language: str = "yaml",
     ) -> str:
         """A card as a person would make it on the board; returns its page id."""
+        kind = self.schema["Status"]["type"]
         props: dict[str, Any] = {
             "Name": {"title": _text(title)},
-            "Status": {"status": {"name": status}},
+            "Status": {kind: {"name": status}},
         }
         if manifest is not None:
             props["Manifest"] = {"rich_text": _text(manifest)}
-        page = self._create(
-            {"parent": {"data_source_id": self.data_source_id}, "properties": props}
-        )
+        with self._lock:
+            page = self.space.create_page(
+                {"parent": {"data_source_id": self.data_source_id}, "properties": props}
+            )
         if code is not None:
             block = {
                 "object": "block",
@@ -213,6 +173,37 @@ class FakeNotion:
             self.children[page["id"]] = [_paragraph("The plan:"), block]
         return str(page["id"])
 
+    def unshare(self, database_id: str | None = None) -> None:
+        """The integration loses access to the board (Connections → remove)."""
+        self.space.databases[database_id or self.database_id].shared = False
+
+    def delete_board(self, database_id: str | None = None) -> None:
+        """The board goes to the trash, and its pages with it."""
+        db = self.space.databases[database_id or self.database_id]
+        db.trashed = True
+        for page in self.pages.values():
+            if page["parent"]["data_source_id"] == db.source:
+                page["in_trash"] = page["archived"] = True
+
+    def restore_board(self, database_id: str | None = None) -> None:
+        db = self.space.databases[database_id or self.database_id]
+        db.trashed = False
+        for page in self.pages.values():
+            if page["parent"]["data_source_id"] == db.source:
+                page["in_trash"] = page["archived"] = False
+
+    def rename_property(self, old: str, new: str, source: str | None = None) -> None:
+        """A person renames a column in Notion."""
+        with self._lock:
+            self.space.update_source(
+                source or self.data_source_id, {"properties": {old: {"name": new}}}
+            )
+
+    def board(self, database_id: str) -> tuple[str, dict[str, Any]]:
+        """(data source id, schema) of a database made through the API."""
+        source = self.space.databases[database_id].source
+        return source, self.space.schemas[source]
+
     # --- what happened ----------------------------------------------------------------------
 
     def value(self, page_id: str, name: str) -> Any:
@@ -222,11 +213,12 @@ class FakeNotion:
         if isinstance(data, list):
             return "".join(part["plain_text"] for part in data)
         if isinstance(data, dict):
-            return data.get("name")
+            return data.get("name", data)
         return data
 
-    def cards(self) -> list[str]:
-        return list(self.pages)
+    def cards(self, database_id: str | None = None) -> list[str]:
+        source = self.space.databases[database_id or self.database_id].source
+        return [p for p, page in self.pages.items() if page["parent"]["data_source_id"] == source]
 
     def seen(
         self, method: str | None = None, path: str = "", status: int | None = None
@@ -279,7 +271,8 @@ class FakeNotion:
         return response
 
     def _json(self, seen: Seen, query: dict[str, str]) -> Response:
-        data = self._route(seen.method, seen.path.strip("/").split("/"), seen.body, query)
+        with self._lock:
+            data = self._route(seen.method, seen.path.strip("/").split("/"), seen.body, query)
         if data.get("object") == "page":
             seen.page = data["id"]
         return JSONResponse(data)
@@ -323,21 +316,25 @@ class FakeNotion:
             return None
 
     def _route(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> Any:
+        space = self.space
         match method, parts:
+            case "POST", ["databases"]:
+                return space.create_database(body or {})
             case "GET", ["databases", database_id]:
-                return self._database(database_id)
+                return space.database_object(space.database(database_id))
             case "GET", ["data_sources", source]:
-                self._source(source)
-                return {"object": "data_source", "id": source, "properties": self.schema}
+                return space.source_object(source)
+            case "PATCH", ["data_sources", source]:
+                return space.update_source(source, body or {})
             case "POST", ["data_sources", source, "query"]:
-                self._source(source)
-                return self._query(body or {})
+                space.source(source)
+                return self._query(source, body or {})
             case "POST", ["pages"]:
-                return self._create(body or {})
+                return space.create_page(body or {})
             case "GET", ["pages", page_id]:
-                return self._page(page_id)
+                return space.page(page_id)
             case "PATCH", ["pages", page_id]:
-                return self._update(page_id, body or {})
+                return space.update_page(page_id, body or {})
             case "GET", ["blocks", page_id, "children"]:
                 blocks = self.children.get(page_id, [])
                 return _paginate(
@@ -351,112 +348,21 @@ class FakeNotion:
             400, f"Invalid request URL: {method} /{'/'.join(parts)}", "invalid_request_url"
         )
 
-    def _database(self, database_id: str) -> dict[str, Any]:
-        if database_id != self.database_id:
-            raise NotionError(
-                404,
-                f"Could not find database with ID: {database_id}. Make sure "
-                "the relevant pages and databases are shared with your integration.",
-            )
-        return {
-            "object": "database",
-            "id": database_id,
-            "title": _rich("Videos"),
-            "data_sources": [{"id": self.data_source_id, "name": "Videos"}],
-        }
-
-    def _source(self, source: str) -> None:
-        if source != self.data_source_id:
-            raise NotionError(404, f"Could not find data_source with ID: {source}.")
-
-    def _query(self, body: dict[str, Any]) -> dict[str, Any]:
-        rows = [p for p in self.pages.values() if _matches(p, body.get("filter"))]
+    def _query(self, source: str, body: dict[str, Any]) -> dict[str, Any]:
+        rows = [
+            p for p in self.pages.values()
+            if p["parent"]["data_source_id"] == source and not p.get("in_trash")
+            and _matches(p, body.get("filter"))
+        ]  # fmt: skip
         size = int(body.get("page_size") or 100)
         return _paginate(rows, body.get("start_cursor"), size, self.max_page_size, "page")
-
-    def _page(self, page_id: str) -> dict[str, Any]:
-        if page_id not in self.pages:
-            raise NotionError(404, f"Could not find page with ID: {page_id}.")
-        return self.pages[page_id]
-
-    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
-        parent = body.get("parent") or {}
-        self._source(str(parent.get("data_source_id")))
-        page_id = str(uuid.uuid4())
-        page = {
-            "object": "page",
-            "id": page_id,
-            "created_time": _iso(),
-            "last_edited_time": _iso(),
-            "parent": {
-                "type": "data_source_id",
-                "data_source_id": self.data_source_id,
-                "database_id": self.database_id,
-            },
-            "archived": False,
-            "properties": {},
-            "url": f"https://www.notion.so/{page_id}",
-        }
-        page["properties"] = self._values(body.get("properties") or {})
-        with self._lock:
-            self.pages[page_id] = page
-        return page
-
-    def _update(self, page_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        page = self._page(page_id)
-        values = self._values(body.get("properties") or {})
-        with self._lock:
-            page["properties"].update(values)
-            page["last_edited_time"] = _iso()
-        return page
-
-    def _values(self, properties: dict[str, Any]) -> dict[str, Any]:
-        """Validate written properties against the schema; stored the way Notion returns them."""
-        stored = {}
-        for name, value in properties.items():
-            spec = self.schema.get(name)
-            if spec is None:
-                raise NotionError(400, f"{name} is not a property that exists.")
-            kind = spec["type"]
-            if kind not in value:
-                raise NotionError(400, f"{name} is expected to be {kind}.")
-            data = value[kind]
-            if kind in ("title", "rich_text"):
-                for i, part in enumerate(data):
-                    length = len(part["text"]["content"])
-                    if length > 2000:
-                        raise NotionError(
-                            400,
-                            f"body.properties.{name}.{kind}[{i}].text.content."
-                            f"length should be ≤ `2000`, instead was `{length}`.",
-                        )
-                data = _rich("".join(part["text"]["content"] for part in data))
-            elif kind == "status":
-                names = {o["name"] for o in spec["status"]["options"]}
-                if data["name"] not in names:
-                    raise NotionError(
-                        400,
-                        f'Invalid status option. Status option "{data["name"]}" does not exist".',
-                    )
-                data = {"id": "x", "name": data["name"], "color": "default"}
-            stored[name] = {"id": spec["id"], "type": kind, kind: data}
-        return stored
 
 
 def _text(content: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": {"content": content}}]
 
 
-def _rich(content: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "text",
-            "text": {"content": content, "link": None},
-            "plain_text": content,
-            "annotations": {"bold": False, "code": False},
-            "href": None,
-        }
-    ]
+_rich = rich
 
 
 def _paragraph(content: str) -> dict[str, Any]:
@@ -466,10 +372,6 @@ def _paragraph(content: str) -> dict[str, Any]:
         "type": "paragraph",
         "paragraph": {"rich_text": _rich(content)},
     }
-
-
-def _iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
 
 
 def _error(status: int, code: str, message: str, *, retry_after: float | None = None) -> Response:
@@ -508,6 +410,9 @@ def _matches(page: dict[str, Any], where: dict[str, Any] | None) -> bool:
         return all(_matches(page, w) for w in where["and"])
     if "or" in where:
         return any(_matches(page, w) for w in where["or"])
+    if "timestamp" in where:  # {"timestamp": "created_time", "created_time": {"on_or_after"}}
+        condition = where[where["timestamp"]]
+        return bool(page[where["timestamp"]] >= condition["on_or_after"].replace("+00:00", "Z"))
     prop = page["properties"].get(where["property"]) or {}
     kind = next(k for k in where if k != "property")
     condition = where[kind]

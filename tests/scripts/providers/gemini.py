@@ -47,13 +47,23 @@ class FakeGemini(FakeService):
         ]
 
     def authorised(self, request: Request) -> Response | None:
+        """A wrong key is a 400 INVALID_ARGUMENT, not a 401, as Google answers it: the API
+        error model (cloud.google.com/apis/design/errors: ``google.rpc.Status`` with an
+        ``ErrorInfo`` detail) with reason ``API_KEY_INVALID``; the message is the one Google's
+        Gemini troubleshooting pages quote ("Error 400: API key not valid. Please pass a valid
+        API key.", firebase.google.com/docs/ai-logic/error-codes); the body as the real service
+        sends it (e.g. in github.com/continuedev/continue/issues/11759)."""
         if request.headers.get("x-goog-api-key") == self.key:
             return None
-        body = self.error(400, "API key not valid. Please pass a valid API key.")
-        body["error"]["details"] = [{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-            "domain": "googleapis.com",
-        }]  # fmt: skip
+        message = "API key not valid. Please pass a valid API key."
+        body = self.error(400, message)
+        body["error"]["details"] = [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com",
+             "metadata": {"service": "generativelanguage.googleapis.com"}},
+            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+             "message": message},
+        ]  # fmt: skip
         return JSONResponse(body, status_code=400)
 
     def error(self, status: int, message: str) -> dict[str, Any]:

@@ -107,10 +107,23 @@ def test_a_rejected_key_is_permanent_with_googles_message_and_never_printed(
 ) -> None:
     wrong = "AIzaSyWRONG-gemini-canary-0000"
     code, result, stderr = _run(fakes, _request(tmp_path), REELFLOW_GEMINI_API_KEY=wrong)
-    assert (code, result["error"]["type"]) == (1, "rejected")
-    assert "API key not valid" in result["error"]["message"]
+    assert (code, result["error"]["type"]) == (1, "unauthorized"), "Google's 400 API_KEY_INVALID"
+    assert "400 INVALID_ARGUMENT: API key not valid" in result["error"]["message"]
     assert result["error"]["retry_after"] is None
     assert wrong not in str(result) + stderr and gemini.KEY not in str(result) + stderr
+
+
+def test_an_invalid_key_without_details_is_unauthorized_and_other_400s_are_rejected(
+    fakes: Fakes, tmp_path: Path
+) -> None:
+    said = {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT"}  # fmt: skip
+    fakes.gemini.fail(400, body={"error": said})  # a proxy that drops the details
+    code, result, _ = _run(fakes, _request(tmp_path))
+    assert (code, result["error"]["type"]) == (1, "unauthorized")
+    fakes.gemini.fail(400)  # an INVALID_ARGUMENT about the request, not the key
+    code, result, _ = _run(fakes, _request(tmp_path))
+    assert (code, result["error"]["type"]) == (1, "rejected")
 
 
 def test_quota_exhaustion_is_transient_with_googles_retry_delay(

@@ -11,9 +11,11 @@ cards showing the queued option (every page of results), and each card is taken:
    come back from the cache. A live video (queued, working, at its review) or a final one
    (approved, rejected, expired) is not started: the card says why and shows the video's
    status again. A final video stays final: a new card makes a new video;
-2. otherwise its plan comes from the manifest property (a path, or an http(s) URL, to YAML
-   or JSON), or else from the first JSON/YAML code block of the page; a card without a
-   valid plan gets "Manifest Error" and the reason on the board, and nothing starts;
+2. otherwise its plan comes from the manifest property (a path inside the board's
+   ``plan_roots``, or an http(s) URL on one of its ``plan_hosts``, to YAML or JSON: see
+   ``flows.notion.plans``), or else from the first JSON/YAML code block of the page; a card
+   without a valid plan gets "Manifest Error" and a short reason (never the plan's text) on
+   the board, and nothing starts;
 3. the video is created with the card's page id, which is UNIQUE in the database: of two
    intakes racing for one card, one creates the video and the other skips the card. A plan
    whose project already has an unfinished video in the channel is refused on the card.
@@ -26,37 +28,35 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 from typing import Any
 
-import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.core import cards, videos
+from flows.core import videos
 from flows.core.errors import ManifestError, NotionError, StoreError
-from flows.core.manifest import Manifest, load_manifest
-from flows.core.notion import (
-    BoardConfig,
-    card_title,
-    manifest_code,
-    manifest_from_text,
-    manifest_reference,
-    plain_text,
-    refusal_properties,
-    status_filter,
-)
-from flows.core.notion_client import NotionCaller, list_children, query_all
+from flows.core.manifest import Manifest
 from flows.core.settings import get_settings
 from flows.core.statuses import ERRORS, FINAL, INTERRUPTED
 from flows.core.store import session_scope
 from flows.launch import DEPLOYMENT, StartMode, start_videos
-from flows.notion_boards import board_caller, board_source, channel_boards, load_board
-from flows.notion_cards import LEASE_SECONDS, log, push_card
+from flows.notion import records
+from flows.notion.boards import board_caller, board_map, board_source, channel_boards, load_board
+from flows.notion.cards import card_title, plain_text, refusal_properties, status_filter
+from flows.notion.client import NotionCaller, list_children, query_all
+from flows.notion.plans import (
+    fetch_plan,
+    manifest_code,
+    manifest_from_text,
+    manifest_reference,
+    plan_roots,
+    short_reason,
+)
+from flows.notion.push import LEASE_SECONDS, log, push_card
+from flows.notion.schema import BoardConfig
 
 __all__ = ["notion_intake", "read_queued_cards", "take_card"]
 
-PLAN_SUFFIXES = (".yaml", ".yml", ".json")
 ACTOR = "notion intake"
 STOPPED = ERRORS | INTERRUPTED  # what a card put back to "Queued" starts again
 
@@ -68,7 +68,10 @@ async def read_queued_cards(board: str, page_size: int = 100) -> list[dict[str, 
     call = board_caller(config)
     try:
         source = await board_source(call, config, board)
-        queued = status_filter(config, "queued")
+        mapped = await board_map(call, config, board)
+        if mapped.status is None:
+            return []  # no status property: nothing can be queued (board_map warned)
+        queued = status_filter(mapped, "queued")
         return await query_all(call, source, filter=queued, page_size=page_size)
     finally:
         await call.aclose()
@@ -79,19 +82,26 @@ async def read_queued_cards(board: str, page_size: int = 100) -> list[dict[str, 
 async def take_card(card: dict[str, Any], channel: str, board: str) -> int | None:
     """The id of the card's video to start (new, or re-queued); None when nothing starts."""
     async with session_scope() as session:
-        taken = await cards.find_video_by_page(session=session, page_id=card["id"])
+        taken = await records.find_video_by_page(session=session, page_id=card["id"])
     if taken is not None:
         return await _requeue(taken.id, card["id"], board)
     config = await load_board(board)
     call = board_caller(config)
     try:
         try:
-            plan, source = await _plan_of(call, config, card)
+            plan, source = await _plan_of(call, config, card, board)
             video_id, why = await _create(channel, plan, source, card["id"])
+        except NoPlan as exc:
+            if await _queued_is_shared(call, config, board):
+                # "queued" shows an option of the board's own (Notion's "Not started"): a card
+                # without a plan there is a person's card, not a request; leave it alone.
+                log().debug("card %s has no plan; left alone", card["id"])
+                return None
+            video_id, why = None, short_reason(exc)
         except ManifestError as exc:
-            video_id, why = None, str(exc)
+            video_id, why = None, short_reason(exc)
         if why is not None:
-            await _refuse(call, config, card["id"], why)
+            await _refuse(call, config, board, card["id"], why)
     finally:
         await call.aclose()
     if video_id is not None:
@@ -100,48 +110,44 @@ async def take_card(card: dict[str, Any], channel: str, board: str) -> int | Non
 
 
 async def _plan_of(
-    call: NotionCaller, board: BoardConfig, card: dict[str, Any]
+    call: NotionCaller, board: BoardConfig, card: dict[str, Any], board_name: str
 ) -> tuple[Manifest, str]:
     """The card's plan and where it came from (a path, a URL, or the card's code block)."""
-    reference = manifest_reference(card, board)
+    mapped = await board_map(call, board, board_name)
+    reference = manifest_reference(card, mapped)
     if reference is not None:
-        return await _fetch(reference), reference
+        roots = plan_roots(board, get_settings().data_dir)
+        return await fetch_plan(reference, board, roots), reference
     code = manifest_code(await list_children(call, card["id"]))
     if code is None:
-        raise ManifestError(
+        raise NoPlan(
             f"the card has no plan: put a path or URL in its {board.manifest_property!r} "
             "property, or a JSON or YAML code block in the page"
         )
-    source = f"card {card_title(card, board) or card['id']!r}"
+    source = f"card {card_title(card, mapped) or card['id']!r}"
     return manifest_from_text(code, source=source), f"notion:{card['id']}"
 
 
-async def _fetch(reference: str) -> Manifest:
-    if reference.startswith(("http://", "https://")):
-        try:
-            async with httpx.AsyncClient(timeout=20, follow_redirects=True) as client:
-                response = await client.get(reference)
-        except httpx.HTTPError as exc:
-            raise ManifestError(f"{reference}: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise ManifestError(f"{reference}: HTTP {response.status_code}")
-        return manifest_from_text(response.text, source=reference)
-    path = Path(reference.removeprefix("file://")).expanduser()
-    if path.suffix not in PLAN_SUFFIXES:
-        raise ManifestError(f"{reference}: a plan is a {', '.join(PLAN_SUFFIXES)} file or URL")
-    return await asyncio.to_thread(load_manifest, path)
+class NoPlan(ManifestError):
+    """A queued card that names no plan at all."""
+
+
+async def _queued_is_shared(call: NotionCaller, board: BoardConfig, board_name: str) -> bool:
+    """Whether our "queued" shows as another option of a ``status`` board (one its people
+    use for their own cards too)."""
+    mapped = await board_map(call, board, board_name)
+    return any(status == "queued" for status, _ in mapped.mapped())
 
 
 async def _refuse(
-    call: NotionCaller, board: BoardConfig, page_id: str, why: str,
+    call: NotionCaller, board: BoardConfig, board_name: str, page_id: str, why: str,
     status: str = "manifest_error",
 ) -> None:  # fmt: skip
     """Say on the card why it does not start, showing ``status`` (ours) as its option."""
     log().warning("card %s not started: %s", page_id, why)
-    properties = refusal_properties(board, why)
-    kind = board.status_property_type
-    properties[board.status_property] = {kind: {"name": board.option(status)}}
     try:
+        mapped = await board_map(call, board, board_name)
+        properties = refusal_properties(mapped, why, status)
         await call(lambda c: c.pages.update(page_id, properties=properties))
     except NotionError as exc:  # the card stays queued: the next intake says it again
         log().warning("card %s: could not show why: %s", page_id, exc)
@@ -164,7 +170,7 @@ async def _create(
             return video.id, None
     except StoreError:
         async with session_scope() as session:
-            if await cards.find_video_by_page(session=session, page_id=page_id):
+            if await records.find_video_by_page(session=session, page_id=page_id):
                 return None, None  # the page id is taken: another intake won the card
             other = await videos.find_resumable_video(
                 session=session, channel=channel, project_id=plan.project_id
@@ -185,7 +191,7 @@ async def _requeue(video_id: int, page_id: str, board: str) -> int | None:
     """
     owner = uuid.uuid4().hex
     async with session_scope() as session:
-        if not await cards.claim_notion_lease(
+        if not await records.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         ):
             return None  # a sync is writing the card: it shows the video's status
@@ -197,7 +203,7 @@ async def _requeue(video_id: int, page_id: str, board: str) -> int | None:
             restarted = await _answer(video_id, page_id, board, owner)
     finally:
         async with session_scope() as session:
-            await cards.release_notion_lease(
+            await records.release_notion_lease(
                 session=session, video_id=video_id, owner=owner, force=True
             )
     await push_card(video_id, board)
@@ -210,12 +216,13 @@ async def _answer(video_id: int, page_id: str, board: str, owner: str) -> bool:
     call = board_caller(config)
     try:
         page = await call(lambda c: c.pages.retrieve(page_id))
-        shown = plain_text(page.get("properties", {}).get(config.status_property))
-        if shown != config.option("queued"):
+        mapped = await board_map(call, config, board)
+        shown = plain_text(page.get("properties", {}).get(mapped.status or ""))
+        if shown != mapped.option("queued"):
             return False  # the query's answer was older than our last write of the card
         status = await _restart(video_id, owner)
         if status is not None:
-            await _refuse(call, config, page_id, _why_not(video_id, status), status)
+            await _refuse(call, config, board, page_id, _why_not(video_id, status), status)
         return status is None
     finally:
         await call.aclose()
@@ -227,7 +234,7 @@ async def _restart(video_id: int, owner: str) -> str | None:
         # Renewing the lease writes the video's row first: a concurrent start waits for this
         # transaction (a row lock on PostgreSQL, the write lock on SQLite), so the status
         # read next is the latest.
-        await cards.claim_notion_lease(
+        await records.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         )
         video = await videos.get_video(session=session, video_id=video_id, lock=True)

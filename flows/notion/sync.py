@@ -1,20 +1,20 @@
-"""Mirroring videos to their channel's Notion board: fire-and-forget syncs, and reconcile.
+"""Mirroring videos to their channel's Notion board: fire-and-forget syncs from the pipeline.
 
 Fire and forget. ``change_status`` commits a status (bumping ``videos.status_seq``), then
 calls ``submit_sync``, which submits the ``sync_card`` task with ``.submit()`` and returns:
 nothing in the pipeline awaits it, and a failed sync never fails the flow. At the end of a
 run ``wait_for_syncs`` gives the video's syncs a few seconds, then tells them to stop;
-whatever did not land is pushed later by ``notion_reconcile``.
+whatever did not land is pushed later by ``notion_reconcile`` (``flows.notion.reconcile``).
 
 Coalesced. While a video's sync task runs in this process, a new change only marks the
 video dirty and wakes it: the task writes the newest state again (``push_card`` always
 writes the video's latest state, never the one that asked). The task then lingers a couple
 of seconds for the next change before it ends, so a burst of statuses costs one task, not one
-each. Across processes, the video's lease in the database does the same (``notion_cards``).
+each. Across processes, the video's lease in the database does the same (``push``).
 
 Rate and errors: every request waits for the Prefect global concurrency limit
-``notion-api`` (``notion_boards``); 429s, retries and permanent errors are handled and
-recorded by ``notion_cards``.
+``notion-api`` (``boards``); 429s, retries and permanent errors are handled and recorded by
+``push``.
 """
 
 from __future__ import annotations
@@ -22,24 +22,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, PrefectWrappedFuture
 
 from flows.channels import load_channel_block
-from flows.core import cards, videos
+from flows.core import videos
 from flows.core.errors import ReelflowError
 from flows.core.settings import get_settings
 from flows.core.store import session_scope
-from flows.notion_boards import channel_boards
-from flows.notion_cards import log, push_card
+from flows.notion.push import log, push_card
 
-__all__ = ["notion_reconcile", "submit_sync", "sync_card", "wait_for_syncs"]
+__all__ = ["submit_sync", "sync_card", "wait_for_syncs"]
 
 INLINE_SECONDS = 10.0  # outside a run (no task runner), a change is pushed inline this long
 LINGER_SECONDS = 2.0  # a sync task waits this long for the video's next change before ending
@@ -163,30 +161,3 @@ async def _more_to_write(local: _Local, outcome: str) -> bool:
                 return False
             local.wake.clear()
         await asyncio.to_thread(local.wake.wait, max(0.0, deadline - time.monotonic()))
-
-
-@flow(name="notion-reconcile")
-async def notion_reconcile(channel: str | None = None, limit: int = 1000) -> dict[str, int]:
-    """Push the current state of every video whose card is behind its status.
-
-    Catches what a run could not land (a board that was down, rate limited or refusing
-    writes): videos with a recorded Notion error are tried again too.
-
-    Args:
-        channel: Only this channel's videos; default every channel with a board.
-        limit: At most this many videos per run, oldest first.
-    """
-    boards = await channel_boards(channel)
-    async with session_scope() as session:
-        behind = await cards.list_notion_behind(
-            session=session, channels=sorted(boards), limit=limit
-        )
-    outcomes: Counter[str] = Counter()
-    for video, channel_name in behind:  # one caller: the rate limit paces it
-        outcomes[await push_card(video.id, boards[channel_name], retry_errors=True)] += 1
-    get_run_logger().info("reconciled %d video(s): %s", len(behind), dict(outcomes))
-    return dict(outcomes)
-
-
-if __name__ == "__main__":
-    asyncio.run(notion_reconcile())

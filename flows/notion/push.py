@@ -9,45 +9,56 @@ returned, is written by the holder. Writes of one card are at least ``WRITE_INTE
 whatever changes in between goes out in the next write. The mark only moves forward, so an
 older status never overwrites a newer one.
 
+Only what the board has is written (``boards.board_map``, from the board's own schema); a
+write refused with a 400 validation_error (a property renamed or removed meanwhile) reads the
+schema again and is tried once more with what exists then.
+
+Never two cards for one video: a create goes out only after ``notion_create_sent_at`` is
+recorded; until the page id is recorded too, the next writer looks for the card first: by
+the ``Video ID`` property when the board has one, else by its title among the pages created
+since then that no other video owns.
+
 What Notion answers is recorded: a 429 blocks the board until its Retry-After has passed
 (``notion_boards.blocked_until``: later syncs and reconcile leave it alone until then); a
-permanent error goes to ``videos.notion_error``, logged once, and this video's syncs stop
-until reconcile; a transient one (after the caller's retries) leaves the card behind.
+permanent error goes to ``videos.notion_error``, logged once in one line naming the board and
+what to do, and this video's syncs stop until reconcile; a transient one (after the caller's
+retries) leaves the card behind.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
-from prefect import get_run_logger
-from prefect.exceptions import MissingContextError
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
-from flows.core import cards, videos
+from flows.core import videos
 from flows.core.errors import NotionError, ReelflowError, is_transient
 from flows.core.models import Video, utcnow
-from flows.core.notion import BoardConfig, CardState, NotionRateLimited, card_properties
-from flows.core.notion_client import NotionCaller, backoff, query_all
 from flows.core.store import session_scope
-from flows.notion_boards import board_caller, board_source, load_board
+from flows.media.keys import media_link
+from flows.notion import records
+from flows.notion.boards import (
+    board_caller,
+    board_map,
+    board_source,
+    forget_schema,
+    load_board,
+    log,
+)
+from flows.notion.cards import CardState, card_properties, decision_text
+from flows.notion.client import NotionCaller, NotionRateLimited, backoff, query_all
+from flows.notion.provision import explain
+from flows.notion.schema import BoardConfig, BoardMap
 
-__all__ = ["log", "push_card"]
+__all__ = ["log", "push_card", "review_link"]
 
 LEASE_SECONDS = 60.0  # longer than one write with its retries can take
 WRITE_INTERVAL = 2.0  # seconds between two writes of one card: what changes meanwhile is merged
-
-
-def log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The run's logger, or Reelflow's outside a run."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("reelflow.notion")
 
 
 async def push_card(
@@ -62,7 +73,7 @@ async def push_card(
     """
     owner = uuid.uuid4().hex
     async with session_scope() as session:
-        if not await cards.claim_notion_lease(
+        if not await records.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         ):
             return "coalesced"
@@ -99,7 +110,7 @@ async def _push_until_current(
         try:
             landed = (video.status_seq, await _write_card(call, board, board_name, video))
         except NotionError as exc:
-            return await _failed(video_id, owner, board_name, exc)
+            return await _failed(video_id, owner, board_name, exc, board.database_id)
         written, retry_errors = time.monotonic(), True  # the video's error is behind us
 
 
@@ -113,57 +124,92 @@ async def _next(
     """
     async with session_scope() as session:
         if landed is not None:
-            await cards.mark_notion_synced(
+            await records.mark_notion_synced(
                 session=session, video_id=video_id, seq=landed[0], page_id=landed[1]
             )
         video = await videos.get_video(session=session, video_id=video_id)
-        state = await cards.get_board_state(session=session, name=board_name)
+        state = await records.get_board_state(session=session, name=board_name)
         blocked = state.blocked_until is not None and state.blocked_until > utcnow()
         if video.notion_synced_seq >= video.status_seq:
-            if await cards.release_notion_lease(session=session, video_id=video_id, owner=owner):
+            if await records.release_notion_lease(session=session, video_id=video_id, owner=owner):
                 return video, blocked, "synced"
             await session.refresh(video)  # a newer status came in after we read it
-        if not await cards.claim_notion_lease(
+        if not await records.claim_notion_lease(
             session=session, video_id=video_id, owner=owner, seconds=LEASE_SECONDS
         ):
             return video, blocked, "coalesced"  # ours expired and another sync took over
     return video, blocked, None
 
 
-def _card(video: Video) -> CardState:
+def review_link(flow_run_id: str | None) -> str | None:
+    """The run's page in the Prefect UI (PREFECT_UI_URL, else from PREFECT_API_URL)."""
+    if not flow_run_id:
+        return None
+    ui = PREFECT_UI_URL.value() or str(PREFECT_API_URL.value() or "").removesuffix("/api")
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+
+
+async def _card(video: Video, board: BoardConfig) -> CardState:
+    async with session_scope() as session:
+        channel = await videos.channel_name(session=session, video=video)
+        decision = None
+        if video.review_round > 0:
+            for event in reversed(await videos.list_events(session=session, video_id=video.id)):
+                decision = decision_text(event.kind, event.status, event.actor, event.detail)
+                if decision:
+                    break
     return CardState(
         video_id=video.id, seq=video.status_seq, title=video.title, status=video.status,
         error=video.error, cost_usd=video.cost_usd, duration_s=video.duration_s,
-        output=video.output_path,
+        output=await media_link(video.output_path), review=review_link(video.flow_run_id),
+        channel=channel, updated=utcnow().isoformat(timespec="seconds"),
+        manifest=video.manifest_source, decision=decision,
     )  # fmt: skip
 
 
 async def _write_card(call: NotionCaller, board: BoardConfig, board_name: str, video: Video) -> str:
+    """Write the card with what the board has; once more with a fresh schema if refused."""
+    state = await _card(video, board)
+    for attempt in (1, 2):
+        mapped = await board_map(call, board, board_name)
+        try:
+            return await _write(call, board, board_name, video, card_properties(state, mapped))
+        except NotionError as exc:
+            if attempt == 2 or getattr(exc, "code", "") != "validation_error":
+                raise
+            forget_schema(board_name)  # renamed or removed meanwhile: read it again
+    raise AssertionError("unreachable")
+
+
+async def _write(
+    call: NotionCaller, board: BoardConfig, board_name: str, video: Video,
+    properties: dict[str, Any],
+) -> str:  # fmt: skip
     """Update the video's card, or make it: once, even when a create's answer is lost."""
-    properties = card_properties(_card(video), board)
     page_id = video.notion_page_id
     if page_id is None:
         source = await board_source(call, board, board_name)
-        return await _create_card(call, board, source, video, properties)
+        mapped = await board_map(call, board, board_name)
+        return await _create_card(call, mapped, source, video, properties)
     await call(lambda c: c.pages.update(page_id, properties=properties))
     return page_id
 
 
 async def _create_card(
-    call: NotionCaller, board: BoardConfig, source: str, video: Video, properties: dict[str, Any]
+    call: NotionCaller, board: BoardMap, source: str, video: Video, properties: dict[str, Any]
 ) -> str:
     """Create the card, never blindly twice: after a create whose answer was lost (a 5xx, a
-    timeout, a crash), look for the card by its video id before creating again."""
+    timeout, a crash), look for the card before creating again."""
     parent = {"data_source_id": source}
-    unsure = video.notion_create_sent_at is not None
+    sent = video.notion_create_sent_at
     attempt = 0
     while True:
-        if unsure:
-            found = await _find_card(call, board, source, video.id)
+        if sent is not None:
+            found = await _find_card(call, board, source, video, sent)
             if found is not None:
                 return found
         async with session_scope() as session:
-            await cards.mark_notion_create_sent(session=session, video_id=video.id)
+            sent = await records.mark_notion_create_sent(session=session, video_id=video.id)
         try:
             page = await call(
                 lambda c: c.pages.create(parent=parent, properties=properties), retry=False
@@ -172,29 +218,49 @@ async def _create_card(
         except NotionError as exc:
             attempt += 1
             retry = is_transient(exc) and not isinstance(exc, NotionRateLimited)
-            if not retry or not board.video_id_property or attempt >= call.policy.attempts:
+            if not retry or attempt >= call.policy.attempts:
                 raise
-            unsure = True
         await asyncio.sleep(backoff(attempt - 1, call.policy))
 
 
 async def _find_card(
-    call: NotionCaller, board: BoardConfig, source: str, video_id: int
+    call: NotionCaller, board: BoardMap, source: str, video: Video, sent: Any
 ) -> str | None:
-    """A card already made for this video (a create that timed out may have landed)."""
-    if not board.video_id_property:
+    """A card already made for this video (a create whose answer was lost may have landed):
+    by its Video ID, else by its title among pages made since ``sent`` that no video owns."""
+    if "video_id" in board.properties:
+        name, kind = board.properties["video_id"]
+        value = video.id if kind == "number" else str(video.id)
+        wanted: dict[str, Any] = {"property": name, kind: {"equals": value}}
+        rows = await query_all(call, source, filter=wanted, page_size=10)
+        return str(rows[0]["id"]) if rows else None
+    if board.title is None:
         return None
-    wanted = {"property": board.video_id_property, "number": {"equals": video_id}}
-    rows = await query_all(call, source, filter=wanted, page_size=1)
-    return str(rows[0]["id"]) if rows else None
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    since = (sent - timedelta(minutes=2)).replace(second=0, microsecond=0)  # Notion: minutes
+    wanted = {"and": [
+        {"property": board.title, "title": {"equals": video.title or f"Video {video.id}"}},
+        {"timestamp": "created_time", "created_time": {"on_or_after": since.isoformat()}},
+    ]}  # fmt: skip
+    rows = await query_all(call, source, filter=wanted, page_size=100)
+    async with session_scope() as session:
+        for row in sorted(rows, key=lambda r: str(r.get("created_time", ""))):
+            owner = await records.find_video_by_page(session=session, page_id=str(row["id"]))
+            if owner is None or owner.id == video.id:
+                return str(row["id"])
+    return None
 
 
-async def _failed(video_id: int, owner: str, board_name: str, error: NotionError) -> str:
+async def _failed(
+    video_id: int, owner: str, board_name: str, error: NotionError, database: str | None = None
+) -> str:
     """Record what Notion said: when the board may be written again, or a permanent error."""
+    what_to_do = explain(error, database) if database else str(error)
     if isinstance(error, NotionRateLimited):
         until = utcnow() + timedelta(seconds=error.retry_after)
         async with session_scope() as session:
-            state = await cards.get_board_state(session=session, name=board_name)
+            state = await records.get_board_state(session=session, name=board_name)
             state.blocked_until, state.last_error = until, str(error)
         log().warning("board %s: rate limited until %s", board_name, until.isoformat())
         return await _give_up(video_id, owner, "blocked")
@@ -202,17 +268,17 @@ async def _failed(video_id: int, owner: str, board_name: str, error: NotionError
         log().info("video %s: board not updated yet: %s", video_id, error)
         return await _give_up(video_id, owner, "behind")
     async with session_scope() as session:
-        await cards.mark_notion_error(session=session, video_id=video_id, message=str(error))
+        await records.mark_notion_error(session=session, video_id=video_id, message=str(error))
     log().warning(
-        "video %s: the board refused its card: %s (not retried; fix the board, then run "
-        "`reelflow notion reconcile`)", video_id, error,
+        "video %s: board %s refused its card: %s; then `reelflow notion reconcile`",
+        video_id, board_name, what_to_do,
     )  # fmt: skip
     return await _give_up(video_id, owner, "failed")
 
 
 async def _give_up(video_id: int, owner: str, outcome: str) -> str:
     async with session_scope() as session:
-        await cards.release_notion_lease(
+        await records.release_notion_lease(
             session=session, video_id=video_id, owner=owner, force=True
         )
     return outcome

@@ -1,5 +1,5 @@
-"""flows.core.notion and flows.core.notion_client: cards, errors, plans on cards, one retry
-layer, pagination (against the fake Notion over HTTP; no Prefect)."""
+"""flows.notion.client: errors translated, one retry layer, pagination (against the fake
+Notion over HTTP; no Prefect)."""
 
 from __future__ import annotations
 
@@ -13,34 +13,21 @@ import pytest
 from notion_client.errors import RequestTimeoutError, build_request_error
 from pydantic import SecretStr
 
-from blocks import NotionBoard
-from flows.core.errors import ManifestError, NotionError
-from flows.core.notion import (
-    DEFAULT_STATUS_OPTIONS,
-    BoardConfig,
-    CardState,
-    NotionRateLimited,
-    card_properties,
-    classify,
-    cut,
-    manifest_code,
-    manifest_from_text,
-    manifest_reference,
-    refusal_properties,
-    retry_after,
-)
-from flows.core.notion_client import (
+from flows.core.errors import NotionError
+from flows.notion.client import (
     NotionCaller,
+    NotionRateLimited,
     RetryPolicy,
     backoff,
+    classify,
     data_source_of,
     list_children,
     open_client,
     query_all,
-    schema_problems,
+    retry_after,
 )
-from tests.factories import TINY
-from tests.notion.fake import FakeNotion, default_schema
+from flows.notion.schema import BoardConfig
+from tests.notion.fake import FakeNotion
 
 pytest_plugins = ["tests.notion.fixtures"]
 
@@ -60,63 +47,6 @@ def http_error(status: int, body: Any, headers: dict[str, str] | None = None) ->
 
 def notion_body(status: int, code: str, message: str) -> dict[str, Any]:
     return {"object": "error", "status": status, "code": code, "message": message}
-
-
-def test_the_block_and_the_sync_config_have_the_same_fields_and_defaults() -> None:
-    block_fields = {
-        name: field.default for name, field in NotionBoard.model_fields.items()
-        if not name.startswith("_")
-    }  # fmt: skip
-    config_fields = {name: field.default for name, field in BoardConfig.model_fields.items()}
-    assert block_fields.keys() == config_fields.keys()
-    assert {k: v for k, v in block_fields.items() if k != "status_options"} == {
-        k: v for k, v in config_fields.items() if k != "status_options"
-    }
-    assert NotionBoard(token="t", database_id="d").status_options == DEFAULT_STATUS_OPTIONS
-
-
-def test_a_card_shows_status_error_cost_duration_and_output_with_long_text_cut() -> None:
-    state = CardState(
-        video_id=7, seq=3, title="T" * 2500, status="video_error", error="e" * 3000,
-        cost_usd=1.23456, duration_s=61.04, output="/o/x.mp4",
-    )  # fmt: skip
-    props = card_properties(state, board())
-    assert props["Status"] == {"status": {"name": "Video Error"}}
-    title = props["Name"]["title"][0]["text"]["content"]
-    assert len(title) == 2000 and title.endswith("…")
-    assert len(props["Error"]["rich_text"][0]["text"]["content"]) == 2000
-    assert props["Cost"] == {"number": 1.2346} and props["Duration"] == {"number": 61.0}
-    assert props["Video ID"] == {"number": 7}
-    assert props["Output"]["rich_text"][0]["text"]["content"] == "/o/x.mp4"
-
-
-def test_a_select_board_with_other_names_gets_its_own_options_and_no_optional_properties() -> None:
-    config = board(status_property="Stage", status_property_type="select",
-                   status_options={"assembling": "Editing"}, error_property=None,
-                   cost_property=None, duration_property=None, video_id_property=None,
-                   output_property="Link", output_property_type="url")  # fmt: skip
-    state = CardState(video_id=1, seq=1, title="A", status="assembling", output="https://x/y")
-    props = card_properties(state, config)
-    assert props == {
-        "Name": {"title": [{"type": "text", "text": {"content": "A"}}]},
-        "Stage": {"select": {"name": "Editing"}},
-        "Link": {"url": "https://x/y"},
-    }
-    unmapped = card_properties(CardState(video_id=1, seq=1, title="A", status="sfx_error"), config)
-    assert unmapped["Stage"] == {"select": {"name": "Sfx Error"}}
-
-
-def test_an_error_clears_the_error_property_and_a_refusal_says_why() -> None:
-    props = card_properties(CardState(video_id=1, seq=2, title="A", status="approved"), board())
-    assert props["Error"] == {"rich_text": []}
-    refusal = refusal_properties(board(), "scene 'x' (#1) duration: too long")
-    assert refusal["Status"] == {"status": {"name": "Manifest Error"}}
-    assert refusal["Error"]["rich_text"][0]["text"]["content"].startswith("scene 'x'")
-
-
-def test_cut_leaves_short_text_alone() -> None:
-    assert cut("abc") == "abc" and cut("a" * 2000) == "a" * 2000
-    assert cut("a" * 2001) == "a" * 1999 + "…"
 
 
 @pytest.mark.parametrize(
@@ -166,39 +96,6 @@ def test_backoff_doubles_up_to_its_ceiling_with_half_of_it_jitter() -> None:
     policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
     assert [backoff(n, policy, rng=lambda: 0.0) for n in range(5)] == [0.25, 0.5, 1.0, 2.0, 2.0]
     assert [backoff(n, policy, rng=lambda: 1.0) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
-
-
-def test_the_plan_is_the_manifest_property_or_the_first_json_or_yaml_code_block() -> None:
-    page = {"properties": {"Manifest": {"type": "url", "url": "https://x/plan.yaml"}}}
-    assert manifest_reference(page, board()) == "https://x/plan.yaml"
-    assert manifest_reference({"properties": {}}, board()) is None
-    blocks = [
-        {"type": "paragraph", "paragraph": {"rich_text": []}},
-        {"type": "code", "code": {"language": "python", "rich_text": [{"plain_text": "x=1"}]}},
-        {"type": "code", "code": {"language": "yaml", "rich_text": [{"plain_text": "title: A"}]}},
-    ]
-    assert manifest_code(blocks) == "title: A"
-    assert manifest_code(blocks[:2]) == "x=1", "an unlabelled or other code block as a last resort"
-    assert manifest_code(blocks[:1]) is None
-    plan = manifest_from_text(TINY.read_text(), source="card 'Tiny'")
-    assert plan.project_id == "tiny"
-    with pytest.raises(ManifestError, match=r"card 'Tiny': scenes"):
-        manifest_from_text("title: A\nproject_id: a\nscenes: []\n", source="card 'Tiny'")
-
-
-def test_schema_problems_name_each_missing_property_wrong_type_and_missing_option() -> None:
-    schema = default_schema()
-    assert schema_problems(board(), schema) == []
-    del schema["Cost"]
-    schema["Duration"] = {"name": "Duration", "type": "rich_text", "rich_text": {}}
-    schema["Status"]["status"]["options"] = [
-        o for o in schema["Status"]["status"]["options"] if o["name"] != "Manifest Error"
-    ]
-    assert schema_problems(board(), schema) == [
-        "property 'Cost' is missing (expected type number)",
-        "property 'Duration' is rich_text, expected number",
-        "status property 'Status' lacks the options: 'Manifest Error'",
-    ]
 
 
 # --- the caller, over HTTP ------------------------------------------------------------------

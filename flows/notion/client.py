@@ -18,35 +18,103 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from notion_client import AsyncClient
 from notion_client.client import ClientOptions
+from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
-from flows.core.errors import NotionError, is_transient
-from flows.core.notion import NOTION_VERSION, BoardConfig, NotionRateLimited, classify
+from flows.core.errors import NotionError, ReelflowError, is_transient
+from flows.notion.schema import NOTION_VERSION, BoardConfig
 
 __all__ = [
     "NotionCaller",
+    "NotionRateLimited",
     "RetryPolicy",
     "backoff",
-    "board_problems",
+    "classify",
     "data_source_of",
     "list_children",
     "open_client",
     "query_all",
-    "schema_problems",
+    "retry_after",
 ]
 
 Operation = Callable[[AsyncClient], Awaitable[Any]]
 _quiet = logging.getLogger("reelflow.notion.client")  # notion-client's own per-request lines
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+
+
+class NotionRateLimited(NotionError):
+    """Notion answered 429; ``retry_after`` is how many seconds it asked us to wait."""
+
+    retry_after: float
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        ReelflowError.__init__(
+            self,
+            f"Notion 429 rate_limited: {message}",
+            status=429,
+            code="rate_limited",
+            transient=True,
+            retry_after=retry_after,
+        )
+
+
+def classify(exc: BaseException) -> NotionError | None:
+    """The NotionError for what notion-client or httpx raised; None for anything else."""
+    if isinstance(exc, NotionError):
+        return exc
+    if isinstance(exc, HTTPResponseError):
+        code, message = _code_and_message(exc)
+        if exc.status == 429:
+            return NotionRateLimited(message, retry_after=retry_after(exc.headers))
+        transient = exc.status in TRANSIENT_STATUSES or exc.status >= 500
+        return NotionError(message, status=exc.status, code=code, transient=transient)
+    if isinstance(exc, RequestTimeoutError | httpx.TimeoutException):
+        return NotionError("no answer in time", status=0, code="timeout", transient=True)
+    if isinstance(exc, httpx.TransportError):
+        detail = type(exc).__name__
+        return NotionError(f"network error ({detail})", status=0, code="network", transient=True)
+    return None
+
+
+def _code_and_message(exc: HTTPResponseError) -> tuple[str, str]:
+    """Notion's own code and message, also for codes notion-client does not know (529)."""
+    code = getattr(exc.code, "value", exc.code)
+    message = str(exc)
+    try:
+        body = json.loads(exc.body)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = str(body.get("code") or code)
+        message = str(body.get("message") or message)
+    return str(code), message[:500]
+
+
+def retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    value = headers.get("retry-after")
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return default
 
 
 @dataclass(frozen=True)
@@ -208,70 +276,3 @@ async def list_children(call: NotionCaller, block_id: str) -> list[dict[str, Any
         cursor = page.get("next_cursor")
         if not page.get("has_more") or not cursor:
             return blocks
-
-
-# --- checking a board -----------------------------------------------------------------------
-
-
-async def board_problems(call: NotionCaller, board: BoardConfig) -> list[str]:
-    """Everything that stops Reelflow from using ``board``, one sentence each ([] when fine)."""
-    database = board.database_id
-    try:
-        found = await call(lambda c: c.databases.retrieve(database_id=database))
-    except NotionError as exc:
-        return [_refusal(exc, database)]
-    sources = [str(s["id"]) for s in found.get("data_sources") or []]
-    if not sources:
-        return [f"database {database} has no data source"]
-    source = board.data_source_id or sources[0]
-    if source not in sources:
-        return [f"data source {source} is not in database {database} (it has {', '.join(sources)})"]
-    try:
-        schema = await call(lambda c: c.data_sources.retrieve(data_source_id=source))
-    except NotionError as exc:
-        return [_refusal(exc, database)]
-    return schema_problems(board, schema.get("properties") or {})
-
-
-def _refusal(error: NotionError, database: str) -> str:
-    status = getattr(error, "status", 0)
-    if status == 401:
-        return f"the token was refused ({error})"
-    if status in (403, 404):
-        return f"database {database} is not found or not shared with the integration ({error})"
-    return f"Notion could not be asked ({error})"
-
-
-def schema_problems(board: BoardConfig, properties: dict[str, Any]) -> list[str]:
-    """What the data source's schema lacks for this board, one sentence per problem."""
-    wanted: list[tuple[str | None, tuple[str, ...]]] = [
-        (board.title_property, ("title",)),
-        (board.status_property, (board.status_property_type,)),
-        (board.video_id_property, ("number",)),
-        (board.manifest_property, ("rich_text", "url")),
-        (board.error_property, ("rich_text",)),
-        (board.cost_property, ("number",)),
-        (board.duration_property, ("number",)),
-        (board.output_property, (board.output_property_type,)),
-    ]
-    problems = []
-    for name, kinds in wanted:
-        if not name:
-            continue
-        found = properties.get(name)
-        expected = " or ".join(kinds)
-        if found is None:
-            problems.append(f"property {name!r} is missing (expected type {expected})")
-        elif found.get("type") not in kinds:
-            problems.append(f"property {name!r} is {found.get('type')}, expected {expected}")
-    status = properties.get(board.status_property) or {}
-    if status.get("type") == board.status_property_type:
-        options = status.get(board.status_property_type, {}).get("options", [])
-        have = {o.get("name") for o in options}
-        missing = sorted({board.option(s) for s in board.status_options} - have)
-        if missing and board.status_property_type == "status":
-            problems.append(
-                f"status property {board.status_property!r} lacks the options: "
-                + ", ".join(repr(m) for m in missing)
-            )
-    return problems

@@ -9,7 +9,7 @@ until when Notion asked us to wait (a 429's Retry-After).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
@@ -82,12 +82,14 @@ async def mark_notion_synced(
     )  # fmt: skip
 
 
-async def mark_notion_create_sent(*, session: AsyncSession, video_id: int) -> None:
+async def mark_notion_create_sent(*, session: AsyncSession, video_id: int) -> datetime:
     """A card create is about to go out: until its page id is recorded, look before creating."""
+    now = utcnow()
     await session.execute(
-        update(Video).where(Video.id == video_id).values(notion_create_sent_at=utcnow())
+        update(Video).where(Video.id == video_id).values(notion_create_sent_at=now)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
+    return now
 
 
 async def mark_notion_error(*, session: AsyncSession, video_id: int, message: str) -> None:
