@@ -102,6 +102,7 @@ async def _produce(
             round=video.review_round,
             timeout_s=int(review_timeout_hours * 3600),
             description=_review_note(video, final),
+            scenes=[scene.id for scene in plan.scenes],
         )
         if decision is None or decision.decision != "request_changes":
             return _result(video, final, decision)
@@ -132,7 +133,7 @@ async def _make(
 
 async def _change_plan(video_id: int, plan: Manifest, decision: ReviewDecision) -> Manifest:
     """Apply a reviewer's scene changes to the plan and record who asked for what."""
-    changes = [c.model_dump(exclude_none=True) for c in decision.changes]
+    changes = [c.as_change() for c in decision.changes]
     try:
         changed = apply_changes(plan, changes)
     except ManifestError as exc:  # a change that cannot apply: the next round says why
@@ -140,7 +141,7 @@ async def _change_plan(video_id: int, plan: Manifest, decision: ReviewDecision) 
         return plan
     async with session_scope() as session:
         await videos.replace_plan(
-            session=session, video_id=video_id, manifest=changed, actor=decision.reviewer,
+            session=session, video_id=video_id, manifest=changed, actor=decision.reviewer or None,
             changes=changes,
         )  # fmt: skip
     get_run_logger().info("video %s: changes to %s", video_id, [c["scene"] for c in changes])

@@ -9,24 +9,28 @@ own pause key: the same key would hand back the previous round's answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+from prefect.events import emit_event
 from prefect.exceptions import FlowPauseTimeout, ObjectNotFound
 from prefect.flow_runs import apause_flow_run, aresume_flow_run, asuspend_flow_run
 from prefect.input import RunInput
-from pydantic import BaseModel, Field, model_validator
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+from pydantic import BaseModel, Field, create_model, model_validator
 
+from flows.automations import AWAITING_REVIEW_EVENT, REVIEWED_EVENT
 from flows.core import videos
 from flows.core.errors import ReviewError
 from flows.core.manifest import CHANGEABLE_FIELDS
 from flows.core.models import Video
 from flows.core.store import session_scope
+from flows.media.keys import media_link
 from flows.status import change_status
 
 __all__ = [
@@ -40,44 +44,95 @@ __all__ = [
 
 
 class SceneChange(BaseModel):
-    """New text for one scene: any of its prompts, its motion or its narration."""
+    """New text for one scene: any of its prompts, its motion or its narration.
+
+    Fields are plain strings, "" meaning unchanged: Prefect's UI renders ``str | None`` as a
+    type picker ("str" / "None") that reviewers cannot be expected to understand.
+    """
 
     scene: str = Field(description="The scene's id.")
-    title: str | None = Field(default=None, description="New title.")
-    background: str | None = Field(default=None, description="New background prompt.")
-    foreground: str | None = Field(default=None, description="New foreground prompt.")
-    motion: str | None = Field(default=None, description="New camera move.")
-    narration: str | None = Field(default=None, description="New narration text.")
-    sfx: str | None = Field(default=None, description="New sound-effect prompt.")
+    title: str = Field(default="", description="New title (empty: unchanged).")
+    background: str = Field(default="", description="New background prompt (empty: unchanged).")
+    foreground: str = Field(default="", description="New foreground prompt (empty: unchanged).")
+    motion: str = Field(default="", description="New camera move (empty: unchanged).")
+    narration: str = Field(default="", description="New narration text (empty: unchanged).")
+    sfx: str = Field(default="", description="New sound-effect prompt (empty: unchanged).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_is_unchanged(cls, data: Any) -> Any:
+        """None (from older clients and forms) means unchanged, as "" does."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
     @model_validator(mode="after")
     def _sets_something(self) -> SceneChange:
-        if all(getattr(self, f) is None for f in CHANGEABLE_FIELDS):
+        if not self.changed_fields():
             raise ValueError(f"a change to scene {self.scene!r} must set at least one field")
         return self
 
+    def changed_fields(self) -> dict[str, str]:
+        """The fields this change sets (non-blank), by name."""
+        return {f: v for f in CHANGEABLE_FIELDS if (v := getattr(self, f)).strip()}
+
+    def as_change(self) -> dict[str, str]:
+        """``{"scene": id, field: new text, …}``, what the plan's apply_changes takes."""
+        return {"scene": self.scene, **self.changed_fields()}
+
 
 class ReviewDecision(RunInput):
-    """A reviewer's decision on a finished video."""
+    """A reviewer's decision on a finished video.
+
+    ``decision`` has no default: a form submitted without a choice is refused (by the form
+    and by the server's check of the input against this schema), never taken as approval.
+    """
 
     decision: Literal["approve", "reject", "request_changes"] = Field(
-        default="approve",
         description="Approve it, reject it (with a reason), or ask for changes to scenes.",
     )
-    reason: str | None = Field(default=None, description="Why it is rejected (required then).")
-    notes: str | None = Field(default=None, description="Anything the team should know.")
-    reviewer: str | None = Field(default=None, description="Who decided.")
+    reason: str = Field(default="", description="Why it is rejected (required then).")
+    notes: str = Field(default="", description="Anything the team should know.")
+    reviewer: str = Field(default="", description="Who decided.")
     changes: list[SceneChange] = Field(
         default_factory=list, description="For request_changes: what to change, per scene."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _none_is_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
     @model_validator(mode="after")
     def _complete(self) -> ReviewDecision:
-        if self.decision == "reject" and not (self.reason or "").strip():
+        if self.decision == "reject" and not self.reason.strip():
             raise ValueError("a rejection needs a reason")
         if self.decision == "request_changes" and not self.changes:
             raise ValueError("request_changes needs at least one scene change")
         return self
+
+
+def decision_form(scene_ids: Sequence[str]) -> type[ReviewDecision]:
+    """The review form of one video: a change's scene is chosen from the video's own scene
+    ids (a select in the UI; any other id is refused when the run is resumed)."""
+    if not scene_ids:
+        return ReviewDecision
+    scene_id: Any = Literal[tuple(scene_ids)]
+    change = create_model(
+        "SceneChange",
+        __base__=SceneChange,
+        scene=(scene_id, Field(description="The scene to change.")),
+    )
+    return create_model(
+        "ReviewDecision",
+        __base__=ReviewDecision,
+        changes=(
+            list[change],
+            Field(default_factory=list, description="For request_changes: what to change."),
+        ),
+    )
 
 
 def is_deployed() -> bool:
@@ -86,15 +141,20 @@ def is_deployed() -> bool:
 
 
 async def review_gate(
-    video_id: int, *, round: int, timeout_s: int, description: str
+    video_id: int, *, round: int, timeout_s: int, description: str, scenes: Sequence[str] = ()
 ) -> ReviewDecision | None:
     """Wait for this round's decision and record it; None when the review expired.
 
     Approve and reject set the video's final status; request_changes is returned for the
     flow to apply. Either way the next review of the video is a new round.
     """
-    await change_status(video_id, "awaiting_review", detail={"round": round})
-    form = ReviewDecision.with_initial_data(description=description, decision="approve")
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=video_id)
+        channel = await videos.channel_name(session=session, video=video)
+    if video.status != "awaiting_review":  # a suspended run resumed here has recorded it
+        await change_status(video_id, "awaiting_review", detail={"round": round})
+        await _announce(video, channel, round)
+    form = decision_form(scenes).with_initial_data(description=description)
     key = f"review-{video_id}-{round}"
     get_run_logger().info("video %s awaits review (round %s, key %s)", video_id, round, key)
     try:
@@ -106,8 +166,10 @@ async def review_gate(
             )
     except FlowPauseTimeout:
         await change_status(video_id, "review_expired", detail={"round": round})
+        _reviewed(video, round, "expired")
         return None
     decision = ReviewDecision.model_validate(answer.model_dump() if answer else {})
+    _reviewed(video, round, decision.decision, decision.reviewer)
     async with session_scope() as session:
         await videos.next_review_round(session=session, video_id=video_id)
     if decision.decision != "request_changes":
@@ -116,10 +178,59 @@ async def review_gate(
             video_id,
             "approved" if approved else "rejected",
             error=None if approved else decision.reason,
-            actor=decision.reviewer,
-            detail={"round": round, "notes": decision.notes, "reason": decision.reason},
+            actor=decision.reviewer or None,
+            detail={
+                "round": round,
+                "notes": decision.notes or None,
+                "reason": decision.reason or None,
+            },
         )
     return decision
+
+
+def review_link(flow_run_id: str | None) -> str | None:
+    """The run's page in the Prefect UI (PREFECT_UI_URL, else from PREFECT_API_URL)."""
+    if not flow_run_id:
+        return None
+    ui = PREFECT_UI_URL.value() or str(PREFECT_API_URL.value() or "").removesuffix("/api")
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+
+
+def _video_resource(video: Video) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"reelflow.video.{video.id}",
+        "prefect.resource.name": video.title,
+    }
+
+
+async def _announce(video: Video, channel: str, round: int) -> None:
+    """The event reviewers' notifications start from (``reelflow setup --notify``)."""
+    related = []
+    if video.flow_run_id:
+        related.append({
+            "prefect.resource.id": f"prefect.flow-run.{video.flow_run_id}",
+            "prefect.resource.role": "flow-run",
+        })  # fmt: skip
+    emit_event(
+        event=AWAITING_REVIEW_EVENT,
+        resource=_video_resource(video),
+        related=related,
+        payload={
+            "video_id": video.id, "channel": channel, "round": round,
+            "cost_usd": f"{video.cost_usd:.2f}",
+            "review_url": review_link(video.flow_run_id) or "`reelflow review list`",
+            "video_url": await media_link(video.output_path),
+        },
+    )  # fmt: skip
+
+
+def _reviewed(video: Video, round: int, decision: str, reviewer: str = "") -> None:
+    """The review of this round ended (its reminder is off)."""
+    emit_event(
+        event=REVIEWED_EVENT,
+        resource=_video_resource(video),
+        payload={"round": round, "decision": decision, "reviewer": reviewer},
+    )
 
 
 async def submit_decision(flow_run_id: UUID | str, decision: ReviewDecision) -> None:
@@ -133,7 +244,11 @@ async def submit_decision(flow_run_id: UUID | str, decision: ReviewDecision) -> 
     if run.state is None or not run.state.is_paused():
         state = run.state.name if run.state else "no state"
         raise ReviewError(f"flow run {run_id} is not waiting for a review (it is {state})")
-    await aresume_flow_run(run_id, run_input=decision.model_dump(mode="json"))
+    try:
+        await aresume_flow_run(run_id, run_input=decision.model_dump(mode="json"))
+    except RuntimeError as exc:  # the server checked the input against the video's form
+        why = str(exc).removeprefix("Cannot resume this run: ").removeprefix("Reason: ")
+        raise ReviewError(f"flow run {run_id} refused the decision: {why}") from None
 
 
 async def answer_when_paused(

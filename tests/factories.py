@@ -92,7 +92,7 @@ async def produce(
     queue = list(answers or [])
     default = ReviewDecision(
         decision="approve" if decision == "approve" else "reject",
-        reason=None if decision == "approve" else "not good enough",
+        reason="" if decision == "approve" else "not good enough",
         reviewer="tests",
     )
 

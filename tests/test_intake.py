@@ -67,7 +67,9 @@ async def approver() -> AsyncIterator[set[int]]:
                 async with get_client() as client:
                     run = await client.read_flow_run(UUID(video.flow_run_id))
                 if run.state is not None and run.state.is_paused():
-                    await submit_decision(video.flow_run_id, ReviewDecision(reviewer="tests"))
+                    await submit_decision(
+                        video.flow_run_id, ReviewDecision(decision="approve", reviewer="tests")
+                    )
                     approved.add(video.id)
             await asyncio.sleep(0.2)
 
@@ -127,7 +129,7 @@ async def test_a_card_without_a_valid_plan_gets_the_error_and_nothing_starts(
     bad_code = fake.add_card("Bad plan", code=broken)
     no_file = fake.add_card("Missing file", manifest=str(tmp_path / "nowhere.yaml"))
     empty = fake.add_card("No plan")
-    outside = fake.add_card("Outside", manifest=str(PROJECT_ROOT / "deployments/prefect.yaml"))
+    outside = fake.add_card("Outside", manifest="/usr/share/plans/outside.yaml")  # not a root
     host = fake.add_card("Elsewhere", manifest="https://example.com/plan.yaml")
     secret = fake.add_card("Secret", code="title: A\nnarration: sk-CANARY-42: [\n")
     start = datetime.now(UTC)

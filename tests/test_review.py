@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,14 +15,24 @@ from prefect.client.schemas.filters import (
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
 )
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
 from pydantic import ValidationError
 
 from flows.core import videos
+from flows.core.errors import ReviewError
 from flows.core.settings import Settings
 from flows.core.store import session_scope
-from flows.review import ReviewDecision, SceneChange
+from flows.pipeline import produce_video
+from flows.review import (
+    ReviewDecision,
+    SceneChange,
+    answer_when_paused,
+    decision_form,
+    submit_decision,
+)
 from tests.conftest import PROJECT_ROOT, Configure
-from tests.factories import produce, runs_by_label, statuses
+from tests.factories import TINY, open_video, produce, runs_by_label, statuses
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -59,12 +70,47 @@ async def test_requested_changes_redo_only_those_scenes_and_the_assembly(
     assert "an owl calls at dusk" in srt
 
 
-async def test_a_change_to_an_unknown_scene_redoes_nothing(review_settings: Settings) -> None:
+async def test_a_change_to_an_unknown_scene_is_refused_and_the_gate_keeps_waiting(
+    review_settings: Settings,
+) -> None:
+    """The form is the video's own: its scene ids are the only choices, and the server
+    refuses any other, so the reviewer hears about it at once and can answer again."""
     bad = ReviewDecision(
         decision="request_changes", changes=[SceneChange(scene="nope", narration="x")]
     )
-    await produce(answers=[bad, ReviewDecision(decision="approve")])
+    refusals: list[str] = []
+
+    async def answer(video: Any) -> ReviewDecision | None:
+        if not refusals:
+            try:
+                await submit_decision(video.flow_run_id, bad)
+            except ReviewError as exc:
+                refusals.append(str(exc))
+        return ReviewDecision(decision="approve", reviewer="ada")
+
+    video_id = await open_video(TINY, "test")
+    reviewer = asyncio.create_task(answer_when_paused(video_id, answer, poll=0.2, rounds=1))
+    try:
+        result = await produce_video(video_id=video_id, review_timeout_hours=1)
+    finally:
+        reviewer.cancel()
+    assert result["decision"]["decision"] == "approve"
+    (refused,) = refusals
+    assert "refused the decision" in refused and "'nope' is not one of" in refused, refused
     assert all(n == 1 for n in (await runs_by_label()).values())
+
+
+def test_the_form_of_a_video_offers_its_own_scene_ids() -> None:
+    form = decision_form(["dawn", "forest", "storm"])
+    schema = form.model_json_schema()
+    change = schema["$defs"]["SceneChange"]["properties"]
+    assert change["scene"]["enum"] == ["dawn", "forest", "storm"]
+    assert all(change[f]["type"] == "string" for f in ("narration", "background", "motion"))
+    assert form.model_validate(
+        {"decision": "request_changes", "changes": [{"scene": "storm", "narration": "Rain."}]}
+    ).changes[0].as_change() == {"scene": "storm", "narration": "Rain."}
+    with pytest.raises(ValidationError):
+        form.model_validate({"decision": "request_changes", "changes": [{"scene": "x"}]})
 
 
 async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
@@ -108,3 +154,47 @@ def test_requested_changes_must_name_what_changes() -> None:
         ReviewDecision(decision="request_changes")
     with pytest.raises(ValidationError, match="must set at least one field"):
         SceneChange(scene="storm")
+
+
+async def test_a_resume_without_a_decision_is_refused_and_never_approves(
+    review_settings: Settings,
+) -> None:
+    """The form has no preset: Prefect's resume endpoint checks the input against the
+    schema (what the UI's Resume button calls), so an empty Resume leaves the run paused."""
+    schema = ReviewDecision.model_json_schema()
+    assert "decision" in schema["required"] and "default" not in schema["properties"]["decision"]
+    for name in ("reason", "notes", "reviewer"):
+        assert schema["properties"][name]["type"] == "string", "no str/None type picker"
+    video_id = await open_video(TINY, "test")
+    running = asyncio.create_task(produce_video(video_id=video_id, review_timeout_hours=1))
+    try:
+        async with get_client() as client:
+            while True:
+                async with session_scope() as session:
+                    video = await videos.get_video(session=session, video_id=video_id)
+                if video.flow_run_id and video.status == "awaiting_review":
+                    run = await client.read_flow_run(UUID(video.flow_run_id))
+                    if run.state and run.state.is_paused():
+                        break
+                assert not running.done(), running
+                await asyncio.sleep(0.2)
+            refused = await client.resume_flow_run(run.id, run_input={})
+            assert refused.status == SetStateStatus.REJECT, refused
+            assert "'decision' is a required property" in str(refused.details)
+            await asyncio.sleep(1.5)  # the gate polls every second: it must still be waiting
+            still = await client.read_flow_run(run.id)
+            assert still.state is not None and still.state.type == StateType.PAUSED
+            async with session_scope() as session:
+                video = await videos.get_video(session=session, video_id=video_id)
+            assert video.status == "awaiting_review"
+            accepted = await client.resume_flow_run(
+                run.id, run_input={"decision": "reject", "reason": "too dark"}
+            )
+            assert accepted.status == SetStateStatus.ACCEPT, accepted
+        result = await asyncio.wait_for(running, 60)
+    finally:
+        running.cancel()
+    assert result["decision"]["decision"] == "reject"
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=video_id)
+    assert video.status == "rejected" and video.error == "too dark"

@@ -110,12 +110,12 @@ async def ask_review(video: Video, reviewer: str | None, lines: Lines) -> Review
         typer.echo(f"please answer approve, reject or changes (not {answer!r})")
     if chosen[0] == "reject":
         reason = await _ask_text(lines, "reason", "a rejection needs a reason")
-        return ReviewDecision(decision="reject", reason=reason, reviewer=reviewer)
+        return ReviewDecision(decision="reject", reason=reason, reviewer=reviewer or "")
     if chosen[0] == "changes":
         change = await _ask_change(video, lines)
-        return ReviewDecision(decision="request_changes", changes=[change], reviewer=reviewer)
+        return ReviewDecision(decision="request_changes", changes=[change], reviewer=reviewer or "")
     notes = await _ask(lines, "notes (optional)", "")
-    return ReviewDecision(decision="approve", notes=notes or None, reviewer=reviewer)
+    return ReviewDecision(decision="approve", notes=notes, reviewer=reviewer or "")
 
 
 async def _ask_change(video: Video, lines: Lines) -> SceneChange:
@@ -130,7 +130,7 @@ async def _ask_change(video: Video, lines: Lines) -> SceneChange:
         text = await _ask_text(lines, "new text", "the new text must not be blank")
         change = SceneChange.model_validate({"scene": scene, field: text})
         try:
-            apply_changes(plan, [change.model_dump(exclude_none=True)])
+            apply_changes(plan, [change.as_change()])
             return change
         except ManifestError as exc:
             typer.echo(f"{exc}; type it again")

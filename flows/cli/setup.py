@@ -1,5 +1,6 @@
-"""``reelflow setup``: register Reelflow's blocks, create its global concurrency limits and
-the automation that marks zombie flow runs Crashed.
+"""``reelflow setup``: register Reelflow's blocks, create its global concurrency limits, the
+automation that marks zombie flow runs Crashed and, with ``--notify``, the ones that tell
+reviewers (``flows/automations.py``).
 
 The limits and block types are also made on first use when missing (``flows.bootstrap``,
 same values): ``setup`` is needed for the automation and to tune or reset the limits.
@@ -15,17 +16,23 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from prefect.automations import Automation, AutomationCore, ChangeFlowRunState, EventTrigger
+from prefect.blocks.abstract import NotificationBlock
+from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitCreate,
     GlobalConcurrencyLimitUpdate,
 )
-from prefect.client.schemas.objects import StateType
-from prefect.events.schemas.automations import Posture
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
+from flows.automations import (
+    ZOMBIE_AUTOMATION,
+    ensure_automation,
+    reminder_automation,
+    review_automation,
+    zombie_automation,
+)
 from flows.bootstrap import LIMITS, Limit
 from flows.cli.common import run
 from flows.core.errors import ConfigError
@@ -93,84 +100,39 @@ async def ensure_limits(*, reset: bool = False) -> list[str]:
     return lines
 
 
-ZOMBIE_AUTOMATION = "reelflow-crash-zombie-flow-runs"
-ZOMBIE_SILENCE = timedelta(
-    seconds=90
-)  # 3 missed heartbeats at PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30
-# Events after which a run rightly stops heartbeating: it ended, or it waits for a review
-# (a suspended run's process has exited; it heartbeats again once resumed).
-_QUIET_AFTER = ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused")
-
-
-def zombie_automation() -> Automation:
-    """Prefect's "detect zombie flows" automation, for Reelflow's deployed runs.
-
-    A flow run that sent a heartbeat and then, for 90 s, neither another heartbeat nor a
-    state that stops them is set Crashed: a hard-killed worker's run stops holding its
-    deployment concurrency slot. Only runs tagged ``reelflow`` (every deployment in
-    deployments/*.yaml, whose job environment sets PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30)
-    are watched: other runs heartbeat every 180 s by default and would be crashed.
-    """
-    return Automation(
-        name=ZOMBIE_AUTOMATION,
-        description="Marks Crashed a Reelflow flow run silent for 90 s (no heartbeat).",
-        trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _QUIET_AFTER)},
-            match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={
-                "prefect.resource.role": "tag",
-                "prefect.resource.id": "prefect.tag.reelflow",
-            },
-            for_each={"prefect.resource.id"},
-            posture=Posture.Proactive,
-            threshold=1,
-            within=ZOMBIE_SILENCE,
-        ),
-        actions=[
-            ChangeFlowRunState(
-                state=StateType.CRASHED,
-                message="No heartbeat for 90 s: its worker or process died (reelflow setup).",
-            )
-        ],
-    )
-
-
-def _definition(automation: AutomationCore) -> tuple[object, ...]:
-    """What setup owns (not ``enabled``: an operator may pause it). Models compare sets as sets."""
-    a = automation
-    return (a.description, a.trigger, a.actions, a.actions_on_trigger, a.actions_on_resolve)
-
-
 async def ensure_zombie_automation() -> str:
-    """Create the zombie automation, or update it when it differs; one line."""
-    wanted = zombie_automation()
-    async with get_client() as client:
-        found = await client.read_automations_by_name(ZOMBIE_AUTOMATION)
-        for duplicate in found[1:]:
-            assert duplicate.id is not None
-            await client.delete_automation(duplicate.id)
-        extra = f", removed {len(found) - 1} duplicate(s)" if len(found) > 1 else ""
-        if not found:
-            await client.create_automation(AutomationCore(**wanted.model_dump(exclude={"id"})))
-            return f"created automation {ZOMBIE_AUTOMATION} (crash runs silent for 90 s)"
-        current = found[0]
-        note = "" if current.enabled else " (disabled: enable it in the UI to use it)"
-        if _definition(current) == _definition(wanted):
-            return f"kept automation {ZOMBIE_AUTOMATION}{note}{extra}"
-        assert current.id is not None
-        update = wanted.model_dump(exclude={"id", "owner_resource"}) | {"enabled": current.enabled}
-        await client.update_automation(current.id, AutomationCore(**update))
-        return f"updated automation {ZOMBIE_AUTOMATION}{note}{extra}"
+    return await ensure_automation(zombie_automation())
 
 
-async def _setup(reset: bool) -> list[str]:
+async def ensure_review_notifications(block: str, remind_after_hours: float) -> list[str]:
+    """The automations telling reviewers through ``block`` (``type-slug/name``)."""
+    try:
+        notifier = await Block.aload(block)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"--notify {block!r}: no such block ({exc}); give a notification block as "
+            "TYPE/NAME, e.g. slack-webhook/reviewers (see `prefect block ls`)"
+        ) from None
+    if not isinstance(notifier, NotificationBlock):
+        raise ConfigError(f"--notify {block!r} is a {type(notifier).__name__}, not a "
+                          "notification block (Slack, Teams, email, custom webhook…)")  # fmt: skip
+    block_id = getattr(notifier, "_block_document_id", None)
+    assert block_id is not None
+    lines = [await ensure_automation(review_automation(block_id))]
+    if remind_after_hours > 0:
+        remind = timedelta(hours=remind_after_hours)
+        lines.append(await ensure_automation(reminder_automation(block_id, remind)))
+    return lines
+
+
+async def _setup(reset: bool, notify: str | None, remind_after_hours: float) -> list[str]:
     try:
         blocks = await register_blocks()
         return [
             f"registered blocks: {', '.join(blocks)}",
             *await ensure_limits(reset=reset),
             await ensure_zombie_automation(),
+            *(await ensure_review_notifications(notify, remind_after_hours) if notify else []),
         ]
     except PrefectHTTPStatusError as exc:
         status = exc.response.status_code
@@ -186,7 +148,21 @@ def setup_command(
     reset: Annotated[
         bool, typer.Option(help="Put changed limits back to Reelflow's values.")
     ] = False,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TYPE/NAME",
+            help="A Prefect notification block (e.g. slack-webhook/reviewers) told when a "
+            "video waits for review, with links to decide and to watch.",
+        ),
+    ] = None,
+    remind_after_hours: Annotated[
+        float,
+        typer.Option(
+            min=0, help="With --notify: remind when a review still waits this long (0: never)."
+        ),
+    ] = 24.0,
 ) -> None:
-    """Register Reelflow's blocks, create its concurrency limits and automation (idempotent)."""
-    for line in run(_setup(reset)):
+    """Register Reelflow's blocks, create its concurrency limits and automations (idempotent)."""
+    for line in run(_setup(reset, notify, remind_after_hours)):
         typer.echo(line)

@@ -17,6 +17,7 @@ from flows.core import runs, step_runs, videos
 from flows.core.errors import VideoBusy
 from flows.core.manifest import Manifest, load_manifest
 from flows.core.names import check_channel_name
+from flows.core.reviews import last_decision
 from flows.core.settings import PROJECT_ROOT, get_settings
 from flows.core.statuses import FINAL, STATUSES
 from flows.core.steps import STEPS
@@ -113,7 +114,7 @@ def preset_decision(approve: bool, reject: str | None, reviewer: str | None) -> 
     if not approve and reject is None:
         return None
     return ReviewDecision(
-        decision="approve" if approve else "reject", reason=reject, reviewer=reviewer
+        decision="approve" if approve else "reject", reason=reject or "", reviewer=reviewer or ""
     )
 
 
@@ -318,6 +319,8 @@ async def _state(session: Any, video: Any, channel: str) -> dict[str, Any]:
         "attempts": video.attempts,
         "next_attempt_at": video.next_attempt_at,
         "held_by": video.run_lease,
+        "review_round": video.review_round,
+        "decision": last_decision(await videos.list_events(session=session, video_id=video.id)),
         "steps": {
             step: {
                 "status": latest[step].status,
@@ -356,6 +359,8 @@ def _print_state(state: dict[str, Any]) -> None:
         typer.echo(f"  total: {state['duration_s']:.1f} s, ${state['cost_usd']:.2f}{flag}")
     if state["output"]:
         typer.echo(f"  output: {state['output']}")
+    if state["decision"]:
+        typer.echo(f"  review round {state['review_round']}: {state['decision']}")
 
 
 @app.command("list")

@@ -68,21 +68,6 @@ def _value(kind: str, value: Any) -> dict[str, Any]:
     return {"rich_text": rich_text(None if value is None else str(value))}
 
 
-def decision_text(
-    kind: str, status: str | None, actor: str | None, detail: dict[str, Any]
-) -> str | None:
-    """A review decision as the card says it, from the video's event."""
-    who = f" by {actor}" if actor else ""
-    if kind == "changes_requested":
-        changed = [f"{c.get('scene')}.{f}" for c in detail.get("changes") or []
-                   for f in c if f != "scene"]  # fmt: skip
-        return f"changes requested{who}: {', '.join(changed) or 'see the run'}"
-    if kind == "status" and status in ("approved", "rejected"):
-        why = detail.get("reason") or detail.get("notes")
-        return f"{status}{who}" + (f": {why}" if why else "")
-    return None
-
-
 def status_value(board: BoardMap, status: str) -> dict[str, Any]:
     """The status property's value showing our ``status``."""
     return {board.status_kind: {"name": board.option(status)}}

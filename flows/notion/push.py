@@ -34,11 +34,10 @@ import uuid
 from datetime import UTC, timedelta
 from typing import Any
 
-from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
 from flows.core import videos
 from flows.core.errors import NotionError, ReelflowError, is_transient
 from flows.core.models import Video, utcnow
+from flows.core.reviews import last_decision
 from flows.core.store import session_scope
 from flows.media.keys import media_link
 from flows.notion import records
@@ -50,10 +49,11 @@ from flows.notion.boards import (
     load_board,
     log,
 )
-from flows.notion.cards import CardState, card_properties, decision_text
+from flows.notion.cards import CardState, card_properties
 from flows.notion.client import NotionCaller, NotionRateLimited, backoff, query_all
 from flows.notion.provision import explain
 from flows.notion.schema import BoardConfig, BoardMap
+from flows.review import review_link
 
 __all__ = ["log", "push_card", "review_link"]
 
@@ -141,23 +141,12 @@ async def _next(
     return video, blocked, None
 
 
-def review_link(flow_run_id: str | None) -> str | None:
-    """The run's page in the Prefect UI (PREFECT_UI_URL, else from PREFECT_API_URL)."""
-    if not flow_run_id:
-        return None
-    ui = PREFECT_UI_URL.value() or str(PREFECT_API_URL.value() or "").removesuffix("/api")
-    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
-
-
 async def _card(video: Video, board: BoardConfig) -> CardState:
     async with session_scope() as session:
         channel = await videos.channel_name(session=session, video=video)
         decision = None
         if video.review_round > 0:
-            for event in reversed(await videos.list_events(session=session, video_id=video.id)):
-                decision = decision_text(event.kind, event.status, event.actor, event.detail)
-                if decision:
-                    break
+            decision = last_decision(await videos.list_events(session=session, video_id=video.id))
     return CardState(
         video_id=video.id, seq=video.status_seq, title=video.title, status=video.status,
         error=video.error, cost_usd=video.cost_usd, duration_s=video.duration_s,

@@ -36,6 +36,8 @@ def test_run_approves_and_prints_the_output() -> None:
     assert "approved" in listed and "Tiny Test Film" in listed
     human = runner.invoke(app, ["status", "1"]).stdout
     assert "status: approved" in human and "assembly" in human
+    assert status["review_round"] == 1 and status["decision"].startswith("approved")
+    assert "review round 1: approved" in human
 
 
 @pytest.mark.usefixtures("prefect_api", "cli_settings")
@@ -45,6 +47,7 @@ def test_run_rejects_with_the_reason() -> None:
     assert "review: reject" in result.stdout
     states = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert states[0]["status"] == "rejected" and states[0]["error"] == "too short"
+    assert states[0]["decision"].startswith("rejected") and "too short" in states[0]["decision"]
 
 
 @pytest.mark.usefixtures("cli_settings")

@@ -86,6 +86,12 @@ def test_a_deployed_run_suspends_for_review_and_completes_when_approved(stack: S
         assert redone == {"narration/storm", "assembly/final"}, f"ran: {ran}"
         assert all(n <= 2 for n in ran.values())
         assert "At last the rain stops." in Path(final["output"]).with_suffix(".srt").read_text()
+        waits = stack.query(
+            "SELECT count(*) AS n FROM video_events WHERE video_id = $1 AND kind = 'status' "
+            "AND status = 'awaiting_review'",
+            video["video_id"],
+        )
+        assert waits[0]["n"] == 2, "one awaiting_review per round, though each resume reruns"
     finally:
         kill_tree(worker, signal.SIGTERM)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from flows.core.reviews import decision_text
 from flows.notion.cards import (
     CardState,
     card_properties,
     cut,
-    decision_text,
     refusal_properties,
     status_filter,
 )
