@@ -17,6 +17,7 @@ from tests.conftest import PROJECT_ROOT
 TINY = PROJECT_ROOT / "examples" / "tiny.yaml"
 
 _WRAPPER = '''"""Test wrapper: injects faults, then runs the real script."""
+import fcntl
 import io
 import json
 import os
@@ -30,9 +31,14 @@ raw = sys.stdin.read()
 request = json.loads(raw or "{{}}")
 for rule in RULES:
     if rule["match"] in request.get("output", ""):
-        marker = pathlib.Path(rule["marker"])
-        seen = int(marker.read_text()) if marker.exists() else 0
-        marker.write_text(str(seen + 1))
+        # Items of one step run at once and may match one rule: count under a lock.
+        with open(rule["marker"], "a+") as marker:
+            fcntl.flock(marker, fcntl.LOCK_EX)
+            marker.seek(0)
+            seen = int(marker.read() or 0)
+            marker.seek(0)
+            marker.truncate()
+            marker.write(str(seen + 1))
         if rule.get("sleep") and not os.environ.get("REELFLOW_TEST_SKIP_SLEEP"):
             time.sleep(rule["sleep"])
         if seen < rule.get("times", 0):
