@@ -43,6 +43,14 @@ __all__ = [
 ]
 
 
+def _no_nones(data: Any) -> Any:
+    """A form's input without its None values: None (older clients and forms) means
+    unchanged or empty, as "" does."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if v is not None}
+    return data
+
+
 class SceneChange(BaseModel):
     """New text for one scene: any of its prompts, its motion or its narration.
 
@@ -61,10 +69,7 @@ class SceneChange(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _none_is_unchanged(cls, data: Any) -> Any:
-        """None (from older clients and forms) means unchanged, as "" does."""
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+        return _no_nones(data)
 
     @model_validator(mode="after")
     def _sets_something(self) -> SceneChange:
@@ -101,9 +106,7 @@ class ReviewDecision(RunInput):
     @model_validator(mode="before")
     @classmethod
     def _none_is_empty(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+        return _no_nones(data)
 
     @model_validator(mode="after")
     def _complete(self) -> ReviewDecision:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -22,7 +21,6 @@ from tests.factories import TINY, open_video
 from tests.notion.boards import (
     BoardChannel,
     drop_board_channel,
-    forget_cached_blocks,
     save_board_channel,
 )
 from tests.notion.fake import FakeNotion
@@ -178,20 +176,6 @@ async def _drop_deployment(deployment: UUID) -> None:
 
 
 # --- notion init ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_channel() -> Iterator[str]:
-    name = f"ni-{uuid4().hex[:8]}"
-    yield name
-
-    async def drop() -> None:
-        for kind in (Channel, NotionBoard):
-            with contextlib.suppress(ValueError):
-                await kind.adelete(name)
-
-    asyncio.run(drop())
-    forget_cached_blocks()
 
 
 def init(fake: FakeNotion, *args: str) -> Result:

@@ -7,11 +7,20 @@ Test modules load it with ``pytest_plugins = ["tests.notion.fixtures"]``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.notion.boards import BoardChannel, drop_board_channel, save_board_channel
+from blocks import Channel, NotionBoard
+from tests.notion.boards import (
+    BoardChannel,
+    drop_board_channel,
+    forget_cached_blocks,
+    save_board_channel,
+)
 from tests.notion.fake import FakeNotion
 
 
@@ -40,3 +49,19 @@ async def board_channel(
     channel = await save_board_channel(fake_notion)
     yield channel
     await drop_board_channel(channel)
+
+
+@pytest.fixture
+def fresh_channel() -> Iterator[str]:
+    """A channel name no block has yet; its Channel and NotionBoard blocks (made by the
+    test, e.g. through ``notion init --channel``) are deleted afterwards."""
+    name = f"fc-{uuid.uuid4().hex[:8]}"
+    yield name
+
+    async def drop() -> None:
+        for kind in (Channel, NotionBoard):
+            with contextlib.suppress(ValueError):
+                await kind.adelete(name)
+
+    asyncio.run(drop())
+    forget_cached_blocks()

@@ -9,19 +9,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from blocks import Channel, NotionBoard
 from flows.cli.main import app
 from flows.core import videos
 from flows.core.settings import Settings
@@ -32,6 +28,8 @@ from tests.factories import TINY, open_video
 from tests.notion.boards import forget_cached_blocks
 from tests.notion.fake import OPTIONS, FakeNotion
 from tests.notion.workspace import notion_default_schema
+
+pytest_plugins = ["tests.notion.fixtures"]
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -48,18 +46,8 @@ def pipeline_settings(configure: Configure) -> Settings:
 
 
 @pytest.fixture
-def channel() -> Iterator[str]:
-    """A fresh channel name; its blocks are deleted afterwards."""
-    name = f"fr-{uuid.uuid4().hex[:8]}"
-    yield name
-
-    async def drop() -> None:
-        for kind in (Channel, NotionBoard):
-            with contextlib.suppress(ValueError):
-                await kind.adelete(name)
-
-    asyncio.run(drop())
-    forget_cached_blocks()
+def channel(fresh_channel: str) -> str:
+    return fresh_channel
 
 
 def invoke(fake: FakeNotion, *args: str) -> Result:
