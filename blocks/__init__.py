@@ -6,6 +6,7 @@ Registered with ``prefect block register -m blocks`` (``reelflow setup`` does it
 from blocks.channel import Channel
 from blocks.notion import NotionBoard
 from blocks.providers import ElevenLabsCredentials, GeminiCredentials, KlingCredentials
+from blocks.youtube import YouTubeCredentials
 
 __all__ = [
     "Channel",
@@ -13,4 +14,5 @@ __all__ = [
     "GeminiCredentials",
     "KlingCredentials",
     "NotionBoard",
+    "YouTubeCredentials",
 ]

@@ -43,6 +43,24 @@ class Channel(Block):
         default=None, description="Name of an ElevenLabsCredentials block."
     )
     notion_board: str | None = Field(default=None, description="Name of a NotionBoard block.")
+    publisher: str | None = Field(
+        default=None,
+        description='Where approved videos go: "youtube" or "folder" (the channel\'s '
+        "published/ folder); default youtube with credentials, else folder.",
+    )
+    youtube_credentials: str | None = Field(
+        default=None, description="Name of a YouTubeCredentials block."
+    )
+    privacy_status: str = Field(
+        default="private",
+        description="YouTube privacy of uploads whose plan does not say: public, unlisted or "
+        "private.",
+    )
+    contains_synthetic_media: bool = Field(
+        default=True,
+        description="Declare uploads as altered or synthetic media (generated narration and "
+        "pictures) unless the plan says otherwise.",
+    )
     max_concurrent_videos: int = Field(
         default=1, ge=1, description="Videos of this channel produced at once."
     )

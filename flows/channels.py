@@ -16,6 +16,7 @@ from typing import Any
 from blocks import Channel, ElevenLabsCredentials, GeminiCredentials, KlingCredentials
 from flows.core.channel import ChannelConfig
 from flows.core.errors import ConfigError
+from flows.core.publishing import PUBLISHERS, PublisherConfig
 from flows.core.recovery import RetryPolicy
 from flows.core.settings import get_settings
 
@@ -25,6 +26,7 @@ __all__ = [
     "load_channel_block",
     "provider_environment",
     "resolve_channel",
+    "resolve_publisher",
     "retry_policy",
     "secret_variables",
 ]
@@ -86,6 +88,30 @@ async def resolve_channel(name: str) -> ChannelConfig:
         notion_board=block.notion_board,
         retry=retry_policy(block),
     )
+
+
+async def resolve_publisher(name: str) -> PublisherConfig:
+    """Where the channel's approved videos go. A channel's block names its publisher (else
+    youtube when it names YouTube credentials); without a block, ``REELFLOW_PUBLISHER``
+    (``auto``: youtube when the REELFLOW_YOUTUBE_* credentials are set). Default: folder."""
+    settings = get_settings()
+    block = await load_channel_block(name)
+    root = Path(block.output_root).expanduser().resolve() if block and block.output_root else None
+    root = root or settings.output_dir
+    if block is None:
+        keyed = settings.youtube_client_id and settings.youtube_refresh_token
+        chosen = settings.publisher if settings.publisher != "auto" else None
+        publisher: str = chosen or ("youtube" if keyed else "folder")
+        return PublisherConfig(channel=name, publisher=publisher, output_root=root)
+    publisher = block.publisher or ("youtube" if block.youtube_credentials else "folder")
+    if publisher not in PUBLISHERS:
+        raise ConfigError(f"channel {name!r}: unknown publisher {publisher!r}: folder or youtube")
+    return PublisherConfig(
+        channel=name, publisher=publisher, output_root=root,
+        privacy=block.privacy_status,  # type: ignore[arg-type]  # checked on save
+        synthetic_media=block.contains_synthetic_media,
+        credentials_block=block.youtube_credentials, base_urls=dict(block.base_urls),
+    )  # fmt: skip
 
 
 def retry_policy(block: Channel | None) -> RetryPolicy:

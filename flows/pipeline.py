@@ -10,6 +10,7 @@ items come back from the cache and only the rest runs.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -25,14 +26,16 @@ from flows.core import videos
 from flows.core.channel import ChannelConfig
 from flows.core.errors import ConfigError, ManifestError, StepError, VideoBusy
 from flows.core.manifest import Manifest, apply_changes, load_manifest, parse_manifest
-from flows.core.media import problems_with_final
+from flows.core.media import check_outputs, problems_with_final, record_loudness
 from flows.core.models import Video
 from flows.core.names import check_channel_name
 from flows.core.settings import get_settings
-from flows.core.steps import STEPS, VideoPaths, plan_items
+from flows.core.steps import VideoPaths, plan_items
 from flows.core.store import session_scope
 from flows.notion.sync import wait_for_syncs
-from flows.review import ReviewDecision, review_gate
+from flows.planning.fit import after_step, step_order
+from flows.publish.publish import publish_video
+from flows.review import ReviewDecision, TimeoutAction, review_gate
 from flows.runs import holding_video, on_cancelled, on_crashed, on_failed
 from flows.status import change_status
 from flows.steps import item_runner, run_step
@@ -54,6 +57,7 @@ async def produce_video(
     budget_usd: float | None = None,
     review_timeout_hours: float = 168.0,
     allow_partial: bool = False,
+    on_review_timeout: TimeoutAction = "expire",
 ) -> dict[str, Any]:
     """Turn a video plan into a finished MP4 and stop for a human review.
 
@@ -63,6 +67,8 @@ async def produce_video(
         channel: The channel to produce it for; default the plan's, else "default".
         budget_usd: Spending cap for this video; default the channel's.
         review_timeout_hours: How long the review may take before it expires.
+        on_review_timeout: What a review that times out does to the video: "expire"
+            (review_expired) or "reject" (rejected, the reason saying it timed out).
         allow_partial: Start even when the estimate of what is left to make is over the
             budget, spending step by step until a step would pass it.
     """
@@ -70,8 +76,9 @@ async def produce_video(
     try:
         async with holding_video(video.id, _flow_run_id() or f"local-{uuid4()}"):
             return await _produce(
-                video, plan, channel_name, budget_usd, review_timeout_hours, allow_partial
-            )
+                video, plan, channel_name, budget_usd, review_timeout_hours, allow_partial,
+                on_review_timeout,
+            )  # fmt: skip
     except VideoBusy as exc:  # another live run has it: say so in one line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
     finally:
@@ -80,7 +87,7 @@ async def produce_video(
 
 async def _produce(
     video: Video, plan: Manifest, channel_name: str, budget_usd: float | None,
-    review_timeout_hours: float, allow_partial: bool,
+    review_timeout_hours: float, allow_partial: bool, on_review_timeout: TimeoutAction,
 ) -> dict[str, Any]:  # fmt: skip
     """Make, review, apply changes and make again, until a decision or the review expires."""
     config = await resolve_channel(channel_name)
@@ -101,11 +108,14 @@ async def _produce(
             video.id,
             round=video.review_round,
             timeout_s=int(review_timeout_hours * 3600),
+            on_timeout=on_review_timeout,
             description=_review_note(video, final),
             scenes=[scene.id for scene in plan.scenes],
         )
         if decision is None or decision.decision != "request_changes":
-            return _result(video, final, decision)
+            approved = decision is not None and decision.decision == "approve"
+            published = await publish_video(video.id) if approved else None  # flows/publish
+            return {**_result(video, final, decision), "publish": published}
         plan, resumed = await _change_plan(video.id, plan, decision), False
 
 
@@ -115,16 +125,21 @@ async def _make(
 ) -> Video:  # fmt: skip
     """The six steps, the final check and the artifacts a reviewer looks at."""
     await _mark_started(video.id)
-    for step in STEPS:
+    for step in step_order(plan):  # narration first when a scene may extend to its speech
         items = plan_items(plan, step, paths, config.providers, config.models)
         await check_budget(video.id, step, items, config, budget)
-        await run_step(step, video.id, items, config)
+        results = await run_step(step, video.id, items, config)
+        plan = await after_step(video.id, plan, step, results)  # flows/planning/fit.py
     final = paths.final(plan.project_id)
-    problems = problems_with_final(final, plan.duration)
+    problems, loudness = await asyncio.to_thread(check_outputs, plan, paths)  # every format
     if problems:
-        message = f"assembly: {final.name}: " + "; ".join(problems)
+        message = "assembly: " + "; ".join(problems)
         await change_status(video.id, "assembly_error", error=message)
         raise StepError(message, step="assembly", status="assembly_error")
+    async with session_scope() as session:
+        await record_loudness(
+            session=session, video_id=video.id, target=plan.loudness_lufs, measured=loudness
+        )
     finished = await _mark_finished(video.id, final)
     await publish_summary(finished, final)
     await publish_review(finished, plan, paths, final)

@@ -27,6 +27,7 @@ from flows.core import recovery, runs, videos
 from flows.core.models import Video, utcnow
 from flows.core.registry import load_registry
 from flows.core.settings import get_settings
+from flows.core.statuses import after_crash
 from flows.core.store import session_scope
 from flows.launch import (
     DEPLOYMENT,
@@ -50,7 +51,8 @@ async def reap_dead_runs(now: datetime | None = None) -> list[int]:
     for video in dead:
         holder, until = video.run_lease or "?", video.run_lease_until
         reason = f"its run {holder} stopped without a word (alive until {_at(until)})"
-        await change_status(video.id, "crashed", error=reason, actor="recover")
+        status = after_crash(video.status, "crashed")  # publishing: publish_waiting
+        await change_status(video.id, status, error=reason, actor="recover")
         async with session_scope() as session:
             await runs.close_executions(
                 session=session, video_id=video.id, status="crashed", error=reason

@@ -24,6 +24,7 @@ from prefect.input import RunInput
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 from pydantic import BaseModel, Field, create_model, model_validator
 
+from flows.artifacts import publish_decision
 from flows.automations import AWAITING_REVIEW_EVENT, REVIEWED_EVENT
 from flows.core import videos
 from flows.core.errors import ReviewError
@@ -36,6 +37,7 @@ from flows.status import change_status
 __all__ = [
     "ReviewDecision",
     "SceneChange",
+    "TimeoutAction",
     "answer_when_paused",
     "expire_reviews",
     "review_gate",
@@ -138,15 +140,36 @@ def decision_form(scene_ids: Sequence[str]) -> type[ReviewDecision]:
     )
 
 
+TimeoutAction = Literal["expire", "reject"]
+TIMED_OUT = "the review timed out with no decision"
+
+
+async def time_out_review(video_id: int, action: TimeoutAction, detail: dict[str, Any]) -> str:
+    """A review that ended with no decision: ``review_expired``, or ``rejected`` when the
+    run says so (``on_review_timeout="reject"``). Returns the status set."""
+    if action == "reject":
+        await change_status(video_id, "rejected", error=TIMED_OUT, detail=detail)
+        return "rejected"
+    await change_status(video_id, "review_expired", detail=detail)
+    return "review_expired"
+
+
 def is_deployed() -> bool:
     context = FlowRunContext.get()
     return bool(context and context.flow_run and context.flow_run.deployment_id)
 
 
 async def review_gate(
-    video_id: int, *, round: int, timeout_s: int, description: str, scenes: Sequence[str] = ()
+    video_id: int,
+    *,
+    round: int,
+    timeout_s: int,
+    description: str,
+    scenes: Sequence[str] = (),
+    on_timeout: TimeoutAction = "expire",
 ) -> ReviewDecision | None:
-    """Wait for this round's decision and record it; None when the review expired.
+    """Wait for this round's decision and record it; None when the review timed out
+    (the video then ``review_expired``, or ``rejected`` when ``on_timeout="reject"``).
 
     Approve and reject set the video's final status; request_changes is returned for the
     flow to apply. Either way the next review of the video is a new round.
@@ -168,11 +191,16 @@ async def review_gate(
                 wait_for_input=form, timeout=timeout_s, poll_interval=1, key=key
             )
     except FlowPauseTimeout:
-        await change_status(video_id, "review_expired", detail={"round": round})
-        _reviewed(video, round, "expired")
+        status = await time_out_review(video_id, on_timeout, {"round": round})
+        _reviewed(video, round, "expired" if status == "review_expired" else "rejected")
+        await publish_decision(video_id, round, status, reason=TIMED_OUT)
         return None
     decision = ReviewDecision.model_validate(answer.model_dump() if answer else {})
     _reviewed(video, round, decision.decision, decision.reviewer)
+    await publish_decision(
+        video_id, round, decision.decision, reviewer=decision.reviewer, reason=decision.reason,
+        notes=decision.notes, changes=[c.as_change() for c in decision.changes],
+    )  # fmt: skip
     async with session_scope() as session:
         await videos.next_review_round(session=session, video_id=video_id)
     if decision.decision != "request_changes":
@@ -192,11 +220,16 @@ async def review_gate(
 
 
 def review_link(flow_run_id: str | None) -> str | None:
-    """The run's page in the Prefect UI (PREFECT_UI_URL, else from PREFECT_API_URL)."""
+    """The run's page in the Prefect UI (PREFECT_UI_URL, else from PREFECT_API_URL).
+
+    It is the new UI's page (``/v2/…``, the server's default front page in Prefect 3.8):
+    in the older one a click in the middle of a select opens and shuts its list at once
+    (only a click on its arrow opens it), which leaves the Decision hard to choose by
+    mouse; tests/e2e/test_review_browser.py drives both in Chromium."""
     if not flow_run_id:
         return None
     ui = PREFECT_UI_URL.value() or str(PREFECT_API_URL.value() or "").removesuffix("/api")
-    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+    return f"{ui.rstrip('/')}/v2/runs/flow-run/{flow_run_id}" if ui else None
 
 
 def _video_resource(video: Video) -> dict[str, str]:
@@ -283,7 +316,7 @@ async def answer_when_paused(
 
 @flow(name="expire-reviews")
 async def expire_reviews() -> list[int]:
-    """Mark review_expired every video whose review ended without a decision (a suspended
+    """Time out every video whose review ended without a decision (a suspended
     run's timeout passes with no process alive to notice it). A run that crashed or was
     cancelled at the gate makes its video ``crashed`` (``recover`` makes it again, from the
     cache, and brings it back to review) or ``cancelled``."""
@@ -314,6 +347,8 @@ async def expire_reviews() -> list[int]:
                 why = f"its run {run.id} was cancelled while waiting for review"
                 await change_status(video.id, "cancelled", error=why, detail=detail)
             elif timed_out or (state is not None and state.is_final()):
-                await change_status(video.id, "review_expired", detail=detail)
+                action = (run.parameters or {}).get("on_review_timeout", "expire")
+                await time_out_review(video.id, "reject" if action == "reject" else "expire",
+                                      detail)  # fmt: skip
                 expired.append(video.id)
     return expired

@@ -22,7 +22,7 @@ from prefect.client.schemas.objects import FlowRun, State
 from flows.core import runs
 from flows.core.errors import ReelflowError
 from flows.core.settings import get_settings
-from flows.core.statuses import LIVE
+from flows.core.statuses import LIVE, after_crash
 from flows.core.store import session_scope
 from flows.status import change_status
 
@@ -73,7 +73,10 @@ async def stop_run(flow_run_id: str, status: str, reason: str) -> list[int]:
     marked = []
     for video in held:
         if video.status in LIVE:
-            await change_status(video.id, status, error=reason, detail={"flow_run": flow_run_id})
+            await change_status(
+                video.id, after_crash(video.status, status), error=reason,
+                detail={"flow_run": flow_run_id},
+            )  # fmt: skip
             marked.append(video.id)
     async with session_scope() as session:
         await runs.close_executions(

@@ -174,6 +174,9 @@ async def run_step(
     # transaction: a failed or killed step keeps every item it finished.
     async with atransaction(commit_mode=CommitMode.EAGER):
         outcomes = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+    for outcome in outcomes:  # the process is told to stop (SIGTERM, cancel): not the item's
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # fault; the flow's crash hooks mark the video crashed, not an error
     failed = [(i, o) for i, o in zip(items, outcomes, strict=True) if isinstance(o, BaseException)]
     if failed:
         item, error = failed[0]

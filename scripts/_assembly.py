@@ -1,5 +1,6 @@
-"""The assembly's parts: its scenes read and probed, the subtitle cues, and the ffmpeg
-filter graphs for the audio mix and, when re-encoding, the video."""
+"""The assembly's parts: its request read and its inputs probed, the captions timed, and the
+ffmpeg filter graph for the picture of one format (clips fitted, optionally crossfaded, the
+titles and captions drawn over the moving picture by libass)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _captions import Cue
-from _contract import BadInput, Request, get_number, get_str, input_file
-from _media import MediaInfo, probe_input
+from _captions import Cue, Placed, phrases, read_words
+from _contract import BadInput
+from _layout import Frame, caption_fits, even, place_scene
 
 
 @dataclass
@@ -25,47 +26,108 @@ class Inputs:
         return self.count - 1
 
 
-def read_scenes(request: Request) -> list[dict[str, Any]]:
-    """Each scene's files checked and probed; error messages name e.g. scenes[2].clip."""
-    raw = request.get("scenes")
-    if not isinstance(raw, list) or not raw:
-        raise BadInput("field 'scenes' must be a non-empty list", type="invalid_field")
-    scenes = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise BadInput(f"field 'scenes[{i}]' must be an object", type="invalid_field")
-        named = {f"scenes[{i}].{key}": value for key, value in item.items()}
-        scene: dict[str, Any] = {
-            "clip": input_file(item.get("clip"), f"scenes[{i}].clip"),
-            "text": " ".join(get_str(named, f"scenes[{i}].text", "", empty=True).split()),
-            "duration": get_number(named, f"scenes[{i}].duration", minimum=0.001, maximum=3600.0),
-        }
-        scene["clip_info"] = probe_input(scene["clip"], f"scenes[{i}].clip", video=True)
-        for kind in ("narration", "sfx"):
-            value, name = item.get(kind), f"scenes[{i}].{kind}"
-            scene[kind] = None if value is None else input_file(value, name)
-            scene[f"{kind}_info"] = scene[kind] and probe_input(scene[kind], name, audio=True)
-        scenes.append(scene)
-    return scenes
-
-
-def cues_for(scenes: list[dict[str, Any]]) -> list[Cue]:
-    """One cue per scene with text: from its start to the end of its narration or scene."""
-    cues, start = [], 0.0
-    for scene in scenes:
-        end = start + scene["duration"]
-        if scene["narration_info"] is not None:
-            end = min(end, start + scene["narration_info"].duration)
-        if scene["text"] and end > start:
-            cues.append(Cue(start, end, scene["text"]))
+def timed_captions(
+    scenes: list[dict[str, Any]], frame: Frame, size: dict[str, float]
+) -> tuple[list[list[Cue]], int]:
+    """Per scene, its phrases timed to its words; and how many scenes had real timings."""
+    fits = caption_fits(frame, size)
+    per_scene, timed, start = [], 0, 0.0
+    for i, scene in enumerate(scenes):
+        info = scene["narration_info"]
+        spoken = min(info.duration, scene["duration"]) if info is not None else scene["duration"]
+        try:
+            words, real = read_words(scene["words"], scene["text"], spoken)
+        except ValueError as exc:
+            raise BadInput(f"field 'scenes[{i}].words': {exc}", type="invalid_input_file") from None
+        timed += int(real)
+        cues = phrases(words, offset=start, limit=start + scene["duration"], fits=fits)
+        per_scene.append(cues if scene["text"] else [])
         start += scene["duration"]
-    return cues
+    return per_scene, timed
+
+
+def placements(
+    scenes: list[dict[str, Any]],
+    cues: list[list[Cue]],
+    frame: Frame,
+    style: dict[str, Any],
+    size: dict[str, float],
+    *,
+    burn: bool,
+) -> list[Placed]:
+    """Every title, and every caption when burning, placed for ``frame``."""
+    placed, start = [], 0.0
+    for scene, scene_cues in zip(scenes, cues, strict=True):
+        placed += place_scene(frame, scene, start, scene_cues if burn else [], style, size)
+        start += scene["duration"]
+    return placed
+
+
+def video_graph(
+    scenes: list[dict[str, Any]],
+    clips: list[int],
+    frame: Frame,
+    *,
+    fps: int,
+    crossfade: float,
+    overlay: str | None,
+) -> str:
+    """Each clip fitted to the format and held or trimmed to its scene's length (plus the
+    crossfade, which the next scene's start overlaps), joined, the ASS ``overlay`` drawn on
+    top; ends in ``[vout]``."""
+    chains = []
+    source_w, source_h = frame.source
+    for i, (scene, index) in enumerate(zip(scenes, clips, strict=True)):
+        extra = crossfade if i + 1 < len(scenes) else 0.0
+        seconds = f"{scene['duration'] + extra:.3f}"
+        fitted = (
+            f"[{index}:v]scale={source_w}:{source_h}:force_original_aspect_ratio=increase,"
+            f"crop={source_w}:{source_h},setsar=1,fps={fps},"
+            f"tpad=stop_mode=clone:stop_duration={seconds},trim=duration={seconds},"
+            "setpts=PTS-STARTPTS"
+        )
+        chains.append(fitted + (f"[v{i}]" if frame.band is None else f"[f{i}]"))
+        if frame.band is not None:
+            chains.append(_vertical(i, frame, scene.get("layout")))
+    if crossfade and len(chains) > 1:
+        last, start = "v0", 0.0
+        for i in range(1, len(scenes)):
+            start += scenes[i - 1]["duration"]
+            chains.append(
+                f"[{last}][v{i}]xfade=transition=fade:duration={crossfade:.3f}:"
+                f"offset={start:.3f}[x{i}]"
+            )
+            last = f"x{i}"
+        chains.append(f"[{last}]null[joined]")
+    else:
+        joined = "".join(f"[v{i}]" for i in range(len(scenes)))
+        chains.append(f"{joined}concat=n={len(scenes)}:v=1:a=0[joined]")
+    chains.append(f"[joined]{overlay + ',' if overlay else ''}format=yuv420p[vout]")
+    return ";".join(chains)
+
+
+def _vertical(i: int, frame: Frame, layout: dict[str, Any] | None) -> str:
+    """The 9:16 reflow of clip ``i``: a blurred fill and the clip cropped around its
+    foreground into the picture band."""
+    assert frame.band is not None
+    _, band_y, band_w, band_h = frame.band
+    side = {"left": 0.0, "right": 1.0}.get((layout or {}).get("position", "center"), 0.5)
+    small_w, small_h = even(frame.width / 10), even(frame.height / 10)
+    return (
+        f"[f{i}]split=2[fa{i}][fb{i}];"
+        f"[fa{i}]scale={small_w}:{small_h}:force_original_aspect_ratio=increase:flags=fast_bilinear,"
+        f"crop={small_w}:{small_h},boxblur=2:1,eq=brightness=-0.12,"
+        f"scale={frame.width}:{frame.height}:flags=bilinear[bg{i}];"
+        f"[fb{i}]scale={band_w}:{band_h}:force_original_aspect_ratio=increase:flags=bicubic,"
+        f"crop={band_w}:{band_h}:(iw-ow)*{side}:(ih-oh)/2[band{i}];"
+        f"[bg{i}][band{i}]overlay=0:{band_y},setsar=1[v{i}]"
+    )
 
 
 def copyable(scene: dict[str, Any], width: int, height: int, fps: int) -> bool:
     """Can this clip be stream-copied: H.264 yuv420p at the frame size, rate and length?"""
-    info: MediaInfo = scene["clip_info"]
-    return (
+    info = scene["clip_info"]
+    return bool(
         info.video_codec == "h264"
         and (info.width, info.height) == (width, height)
         and info.pix_fmt == "yuv420p"
@@ -77,64 +139,3 @@ def copyable(scene: dict[str, Any], width: int, height: int, fps: int) -> bool:
 def concat_listing(clips: list[Path]) -> str:
     """A concat-demuxer listing (single quotes escaped the demuxer's way)."""
     return "".join("file '{}'\n".format(str(clip).replace("'", "'\\''")) for clip in clips)
-
-
-def audio_graph(
-    scenes: list[dict[str, Any]], inputs: Inputs, *, sfx_db: float, lufs: float, total: float
-) -> str:
-    """Narration and sfx delayed to their scene's start and cut at its end, mixed over
-    silence lasting the whole video, loudness-normalised; ends in ``[aout]``."""
-    chains: list[str] = []
-    labels: list[str] = []
-    start = 0.0
-    for scene in scenes:
-        for kind, gain in (("narration", 0.0), ("sfx", sfx_db)):
-            if scene[kind] is None:
-                continue
-            index, label = inputs.add(scene[kind]), f"a{len(labels)}"
-            chains.append(
-                f"[{index}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                f"atrim=end={scene['duration']:.3f},asetpts=PTS-STARTPTS,volume={gain}dB,"
-                f"adelay=delays={round(start * 1000)}:all=1[{label}]"
-            )
-            labels.append(f"[{label}]")
-        start += scene["duration"]
-    chains.append(f"anullsrc=r=48000:cl=stereo,atrim=end={total:.3f}[base]")
-    chains.append(
-        f"[base]{''.join(labels)}amix=inputs={len(labels) + 1}:normalize=0:duration=first,"
-        f"loudnorm=I={lufs}:TP=-1.5:LRA=11,aresample=48000,atrim=end={total:.3f}[aout]"
-    )
-    return ";".join(chains)
-
-
-def video_graph(
-    scenes: list[dict[str, Any]],
-    clips: list[int],
-    captions: list[tuple[int, tuple[int, int], Cue]],
-    *,
-    width: int,
-    height: int,
-    fps: int,
-) -> str:
-    """Each clip fitted to the frame and held or trimmed to its scene's length, joined,
-    with each caption PNG overlaid during its cue; ends in ``[vout]``."""
-    chains = []
-    for i, (scene, index) in enumerate(zip(scenes, clips, strict=True)):
-        seconds = f"{scene['duration']:.3f}"
-        chains.append(
-            f"[{index}:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
-            f"crop={width}:{height},setsar=1,fps={fps},"
-            f"tpad=stop_mode=clone:stop_duration={seconds},trim=duration={seconds},"
-            f"setpts=PTS-STARTPTS[v{i}]"
-        )
-    joined = "".join(f"[v{i}]" for i in range(len(chains)))
-    chains.append(f"{joined}concat=n={len(chains)}:v=1:a=0[o]")
-    last = "o"
-    for i, (index, (x, y), cue) in enumerate(captions):
-        chains.append(
-            f"[{last}][{index}:v]overlay={x}:{y}:"
-            f"enable='between(t,{cue.start:.3f},{cue.end:.3f})'[o{i}]"
-        )
-        last = f"o{i}"
-    chains.append(f"[{last}]format=yuv420p[vout]")
-    return ";".join(chains)

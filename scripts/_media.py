@@ -44,6 +44,15 @@ def ffmpeg(*args: str) -> str:
     )
 
 
+def ffmpeg_log(*args: str) -> str:
+    """Run ffmpeg at log level info and return its stderr (filters such as loudnorm and
+    ebur128 print their measurements there)."""
+    return run_tool(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "info", *args],
+        what="ffmpeg",
+    )
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     """What PyAV says about a file. Durations in seconds."""

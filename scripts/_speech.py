@@ -1,7 +1,13 @@
 """Offline speech with eSpeak NG: the library bundled by ``espeakng_loader`` through ctypes,
 or, when it cannot be loaded, a system ``espeak-ng``/``espeak`` binary.
 
-Both give 16-bit mono PCM at eSpeak's own rate (22050 Hz).
+Both give 16-bit mono PCM at eSpeak's own rate (22050 Hz). The library also reports where
+each word starts: its synthesis callback receives, beside each chunk of samples, a list of
+``espeak_EVENT`` (speak_lib.h) ending with type 0; a WORD event (type 1) carries the word's
+1-based character position in the text (``text_position``, in characters with
+espeakCHARS_UTF8) and its sample index in the output (``sample``; ``audio_position`` is the
+same in ms). ``Speech.marks`` holds them as (0-based character index, seconds); the binary
+gives none (``marks`` is None).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import ctypes
 import shutil
 import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +26,41 @@ AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_RATE = 1  # espeak_PARAMETER: words per minute
 ESPEAK_CHARS_UTF8 = 1
 EE_OK = 0
+POS_CHARACTER = 1
+EVENT_LIST_TERMINATED, EVENT_WORD = 0, 1
+
+
+class _Event(ctypes.Structure):
+    """espeak_EVENT from speak_lib.h (the ``id`` union is 8 bytes: int, char* or char[8])."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
 _CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
 )
 
 
-def synthesize(text: str, voice: str, rate: int | None) -> tuple[bytes, int]:
-    """Speak ``text``; return (16-bit mono little-endian PCM, sample rate)."""
+@dataclass(frozen=True)
+class Speech:
+    """16-bit mono little-endian PCM, its rate, and the words' (character, seconds) marks."""
+
+    pcm: bytes
+    sample_rate: int
+    marks: list[tuple[int, float]] | None
+
+
+def synthesize(text: str, voice: str, rate: int | None) -> Speech:
+    """Speak ``text``: the PCM, its sample rate and (library only) where each word starts."""
     try:
         library = _load_library()
     except (ImportError, OSError, AttributeError) as exc:
@@ -58,7 +93,7 @@ def _load_library() -> tuple[ctypes.CDLL, str]:
 
 def _with_library(
     loaded: tuple[ctypes.CDLL, str], text: str, voice: str, rate: int | None
-) -> tuple[bytes, int]:
+) -> Speech:
     library, data_path = loaded
     sample_rate = library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), 0)
     if sample_rate <= 0:
@@ -66,10 +101,17 @@ def _with_library(
             f"espeak_Initialize failed ({sample_rate}) with data in {data_path}", type="tts_failed"
         )
     chunks: list[bytes] = []
+    marks: list[tuple[int, float]] = []
 
     def collect(samples: Any, count: int, events: Any) -> int:
         if samples and count > 0:
             chunks.append(ctypes.string_at(samples, count * 2))
+        index = 0
+        while events and events[index].type != EVENT_LIST_TERMINATED:
+            event = events[index]
+            if event.type == EVENT_WORD:
+                marks.append((event.text_position - 1, event.sample / sample_rate))
+            index += 1
         return 0  # 0 = go on
 
     callback = _CALLBACK(collect)  # keep a reference while synthesising
@@ -79,15 +121,17 @@ def _with_library(
     if rate is not None:
         library.espeak_SetParameter(ESPEAK_RATE, rate, 0)
     encoded = text.encode("utf-8")
-    status = library.espeak_Synth(encoded, len(encoded) + 1, 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
+    status = library.espeak_Synth(
+        encoded, len(encoded) + 1, 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None
+    )
     library.espeak_Synchronize()
     library.espeak_Terminate()
     if status != EE_OK:
         raise Failure(f"espeak_Synth failed ({status})", type="tts_failed")
-    return b"".join(chunks), int(sample_rate)
+    return Speech(b"".join(chunks), int(sample_rate), marks)
 
 
-def _with_binary(text: str, voice: str, rate: int | None) -> tuple[bytes, int]:
+def _with_binary(text: str, voice: str, rate: int | None) -> Speech:
     binary = shutil.which("espeak-ng") or shutil.which("espeak")
     if binary is None:
         raise Failure(
@@ -108,4 +152,4 @@ def _with_binary(text: str, voice: str, rate: int | None) -> tuple[bytes, int]:
         with wave.open(str(wav_file), "rb") as w:
             if w.getsampwidth() != 2 or w.getnchannels() != 1:
                 raise Failure("espeak wrote an unexpected WAV format", type="tts_failed")
-            return w.readframes(w.getnframes()), w.getframerate()
+            return Speech(w.readframes(w.getnframes()), w.getframerate(), None)

@@ -1,31 +1,49 @@
-"""assemble_video: clips, narration and sound effects into the final MP4 and its .srt.
+"""assemble_video: clips, narration, effects and music into one format's MP4, its .srt and
+(optionally) the video's thumbnail.
 
 Input (stdin JSON):
     scenes          list    in order, at least one: {"clip": path (required), "narration":
-                            path|null, "sfx": path|null, "text": str (default ""),
+                            path|null, "words": path|null (the narration's words.json; a
+                            missing file means estimated timings), "sfx": path|null, "text":
+                            str, "title": str (drawn over the moving picture), "layout":
+                            {"position", "scale"}|null (the foreground's, kept clear),
                             "duration": seconds > 0 (required)}
-    width, height   int     even frame size, 16..7680 x 16..4320
+    width, height   int     the clips' (landscape) frame size, even, 16..7680 x 16..4320
     fps             int     1..120
-    burn_subtitles  bool    draw the narration text onto the picture (default false)
-    loudness_lufs   float   integrated loudness of the mix, -70..-5 (default -16)
+    format          str     "landscape" (the frame size) or "vertical" (9:16, 1.5 x height
+                            wide: 1080x1920 for 1280x720) (default landscape)
+    captions        str     "burned" (drawn and .srt), "srt" (only the .srt), "none" (neither)
+                            (default burned)
+    caption_style   object  {"font", "size" (px at 1080 lines), "colour", "outline_colour"
+                            (#RRGGBB), "outline" (px at 1080 lines), "position" (bottom|top)}
+    music           object  {"file": path, "volume_db": -60..0 (default -16), "fade_in",
+                            "fade_out": seconds (default 2, 3)} or null: ducked under speech
+    crossfade       float   seconds of fade between scenes, 0..2 (default 0)
+    loudness_lufs   float   integrated target, -30..-5 (default -14); true peak <= -1 dBTP
     sfx_volume_db   float   gain of the sound effects, -60..12 dB (default -14)
+    thumbnail       str     path of a .jpg to write (1280x720, < 2 MB), or null
+    title           str     the video's title, set on the thumbnail
+    stems           bool    also write <stem>.music.wav, the ducked bed (default false)
     output          str     path of the .mp4 to write; the .srt goes beside it (same stem)
 
 Output (stdout JSON line):
     {"output", "duration", "provider", "model", "cost_usd", "srt", "size_bytes",
-     "video_codec", "audio_codec", "width", "height", "reencoded", "scenes", "cues"}
+     "video_codec", "audio_codec", "width", "height", "format", "reencoded", "scenes", "cues",
+     "timed_scenes", "loudness": {"integrated", "true_peak", "lra", "target", "mode"},
+     "thumbnail", "thumbnail_frame", "music"}
 
 Providers: local (ffmpeg, model "ffmpeg"). Scene i starts at the sum of the durations before
-it; its narration and sfx (at sfx_volume_db) start there and are cut at its end; the mix is
-loudness-normalised (loudnorm) into AAC. Matching H.264 clips are joined by stream copy;
-burned subtitles, or clips of another size, rate or length, mean a libx264 re-encode. SRT
-cue: a scene's text from its start to the end of its narration or of the scene, whichever
-comes first. The MP4 is probed (video and audio present, duration within 0.5 s of the
-scenes' total) before both files are renamed into place.
+it. Sound: see _mix.py (ducking, two-pass loudnorm, ebur128). Captions: _captions.py
+(phrases timed to the words); layout per format: _layout.py. Titles and captions are drawn by
+libass after the camera move. With no titles, nothing burned, no crossfade and matching H.264
+clips, the landscape picture is stream-copied. The MP4 is probed (video and audio present,
+duration within 0.5 s of the scenes' total) and its loudness measured (within 0.5 LU of the
+target, true peak <= -1 dBTP) before the files are renamed into place.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,99 +54,139 @@ import _media as m
 
 
 def run_local(spec: dict[str, Any], temp: Path, model: str | None) -> dict[str, Any]:
-    """Join, mix and mux with ffmpeg into ``temp``."""
-    from _assembly import Inputs, audio_graph, concat_listing, copyable, video_graph
-    from _captions import render
+    """Mix and normalise the sound, then join, draw and mux with ffmpeg into ``temp``."""
+    import _mix
+    from _assembly import Inputs, concat_listing, copyable, video_graph
+    from _captions import FONT_FILE, ass_script
 
     c.check_model(model, "ffmpeg")
-    scenes, (width, height), fps = spec["scenes"], spec["size"], spec["fps"]
-    reencode = spec["burn_subtitles"] or not all(copyable(s, width, height, fps) for s in scenes)
-    inputs = Inputs()
-    with tempfile.TemporaryDirectory(prefix="reelflow-assembly-") as work:
-        if reencode:
-            clips = [inputs.add(scene["clip"]) for scene in scenes]
-        else:
-            listing = Path(work) / "clips.txt"
+    scenes, frame, fps = spec["scenes"], spec["frame"], spec["fps"]
+    with tempfile.TemporaryDirectory(prefix="reelflow-assembly-") as folder:
+        work = Path(folder)
+        _mix.mix(
+            scenes, spec["music"], sfx_db=spec["sfx_volume_db"], total=spec["total"],
+            output=work / "mix.wav", stems=spec["stems"],
+        )  # fmt: skip
+        loudness = _mix.normalise(work / "mix.wav", work / "norm.wav", target=spec["lufs"])
+        inputs = Inputs()
+        plain = not spec["placed"] and not spec["crossfade"] and frame.kind == "landscape"
+        copy = plain and all(copyable(s, frame.width, frame.height, fps) for s in scenes)
+        if copy:
+            listing = work / "clips.txt"
             listing.write_text(concat_listing([scene["clip"] for scene in scenes]))
             inputs.add(listing, "-f", "concat", "-safe", "0")
-        graph = audio_graph(
-            scenes,
-            inputs,
-            sfx_db=spec["sfx_volume_db"],
-            lufs=spec["loudness_lufs"],
-            total=spec["total"],
-        )
-        video = ["-map", "0:v:0", "-c:v", "copy"]
-        if reencode:
-            captions = []
-            for i, cue in enumerate(spec["cues"] if spec["burn_subtitles"] else []):
-                png = Path(work) / f"caption-{i}.png"
-                position = render(cue, width, height, png)
-                captions.append((inputs.add(png), position, cue))
-            graph += ";" + video_graph(scenes, clips, captions, width=width, height=height, fps=fps)
-            video = ["-map", "[vout]", *m.H264, "-r", str(fps)]
-        audio = ["-map", "[aout]", "-c:a", "aac", "-b:a", "160k", "-ar", "48000"]
+            video = ["-map", "0:v:0", "-c:v", "copy"]
+        else:
+            clips = [inputs.add(scene["clip"]) for scene in scenes]
+            overlay = None
+            if spec["placed"]:
+                (work / "fonts").mkdir()
+                shutil.copy(FONT_FILE, work / "fonts" / FONT_FILE.name)
+                script = ass_script(
+                    spec["placed"], width=frame.width, height=frame.height,
+                    style=spec["style"], sizes=spec["sizes"],
+                )  # fmt: skip
+                (work / "text.ass").write_text(script, encoding="utf-8")
+                overlay = f"ass=filename={work / 'text.ass'}:fontsdir={work / 'fonts'}"
+            graph = video_graph(
+                scenes, clips, frame, fps=fps, crossfade=spec["crossfade"], overlay=overlay
+            )
+            video = ["-filter_complex", graph, "-map", "[vout]", *m.H264, "-r", str(fps)]
+        sound = inputs.add(work / "norm.wav")
+        audio = ["-map", f"{sound}:a:0", "-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
         end = ["-t", f"{spec['total']:.3f}", "-movflags", "+faststart", str(temp)]
-        m.ffmpeg(*inputs.args, "-filter_complex", graph, *video, *audio, *end)
-    return {"model": "ffmpeg", "cost_usd": 0.0, "reencoded": reencode}
+        m.ffmpeg(*inputs.args, *video, *audio, *end)
+    return {"model": "ffmpeg", "cost_usd": 0.0, "reencoded": not copy, "mix": loudness}
 
 
 PROVIDERS = {"local": run_local}
 
 
 def run(request: c.Request, provider: str, model: str | None) -> c.Result:
-    """Validate and probe the inputs, assemble into temp files, probe, rename both."""
-    from _assembly import cues_for, read_scenes
+    """Validate and probe the inputs, assemble into temp files, check, rename them all."""
+    from _assembly_spec import read_spec, thumbnail_path
     from _captions import srt
 
     implementation = c.pick_provider(PROVIDERS, provider)
-    width, height = m.frame_size(request)
-    scenes = read_scenes(request)
-    spec: dict[str, Any] = {
-        "scenes": scenes,
-        "size": (width, height),
-        "fps": c.get_number(request, "fps", integer=True, minimum=1, maximum=120),
-        "burn_subtitles": c.get_bool(request, "burn_subtitles", False),
-        "loudness_lufs": c.get_number(request, "loudness_lufs", -16.0, minimum=-70, maximum=-5),
-        "sfx_volume_db": c.get_number(request, "sfx_volume_db", -14.0, minimum=-60, maximum=12),
-        "total": sum(scene["duration"] for scene in scenes),
-        "cues": cues_for(scenes),
-    }
+    spec = read_spec(request)
     output = c.output_path(request, (".mp4",))
-    subtitles = output.with_suffix(".srt")
-    with c.atomic_output(output) as temp, c.atomic_output(subtitles) as temp_srt:
-        produced = implementation(spec, temp, model)
-        temp_srt.write_text(srt(spec["cues"]), encoding="utf-8")
-        info = m.probe(temp)
-        lengths = (info.duration, info.video_duration, info.audio_duration)
-        if (
-            info.video_codec is None
-            or info.audio_codec is None
-            or any(abs(length - spec["total"]) > 0.5 for length in lengths)
-        ):
-            raise c.Failure(
-                f"final check failed: video {info.video_codec} "
-                f"{info.video_duration:.2f} s, audio {info.audio_codec} "
-                f"{info.audio_duration:.2f} s, for {spec['total']:.2f} s of scenes",
-                type="invalid_output",
-            )
-    c.log(f"{len(scenes)} scenes, {info.duration:.2f} s → {output}")
+    thumbnail = thumbnail_path(request)
+    stems = output.with_name(f"{output.stem}.music.wav")
+    with c.atomic_output(output) as temp, c.atomic_output(output.with_suffix(".srt")) as temp_srt:
+        spec["stems"] = c.temp_path_for(stems) if spec["stems"] and spec["music"] else None
+        try:
+            produced = implementation(spec, temp, model)
+            temp_srt.write_text(srt(spec["cues"]) if spec["captions"] != "none" else "", "utf-8")
+            info, loudness = _check(temp, spec)
+            picked = _make_thumbnail(spec, thumbnail) if thumbnail else None
+            if spec["stems"] is not None:
+                spec["stems"].replace(stems)
+        finally:
+            if spec["stems"] is not None:
+                spec["stems"].unlink(missing_ok=True)
+    c.log(f"{len(spec['scenes'])} scenes, {info.duration:.2f} s, {loudness} → {output}")
     return {
         "output": str(output),
         "duration": info.duration,
         "provider": provider,
         "model": produced.get("model", model),
         "cost_usd": float(produced.get("cost_usd", 0.0)),
-        "srt": str(subtitles),
+        "srt": str(output.with_suffix(".srt")),
         "size_bytes": output.stat().st_size,
         "video_codec": info.video_codec,
         "audio_codec": info.audio_codec,
         "width": info.width,
         "height": info.height,
+        "format": spec["frame"].kind,
         "reencoded": produced.get("reencoded"),
-        "scenes": len(scenes),
+        "scenes": len(spec["scenes"]),
         "cues": len(spec["cues"]),
+        "timed_scenes": spec["timed_scenes"],
+        "loudness": {**loudness, "target": spec["lufs"], "mode": produced["mix"]["mode"]},
+        "thumbnail": str(thumbnail) if thumbnail else None,
+        "thumbnail_frame": picked,
+        "music": str(spec["music"]["file"]) if spec["music"] else None,
+        "stems": str(stems) if spec["stems"] is not None else None,
     }
+
+
+def _check(temp: Path, spec: dict[str, Any]) -> tuple[m.MediaInfo, dict[str, float]]:
+    """The MP4's streams, size and length, then its loudness (ebur128), or Failure."""
+    import _mix
+
+    info = m.probe(temp)
+    lengths = (info.duration, info.video_duration, info.audio_duration)
+    frame = spec["frame"]
+    if (
+        info.video_codec is None
+        or info.audio_codec is None
+        or (info.width, info.height) != (frame.width, frame.height)
+        or any(abs(length - spec["total"]) > 0.5 for length in lengths)
+    ):
+        raise c.Failure(
+            f"final check failed: video {info.video_codec} {info.width}x{info.height} "
+            f"{info.video_duration:.2f} s, audio {info.audio_codec} "
+            f"{info.audio_duration:.2f} s, for {spec['total']:.2f} s of scenes",
+            type="invalid_output",
+        )
+    loudness = _mix.measure(temp)
+    problems = _mix.loudness_problems(loudness, spec["lufs"])
+    if problems:
+        raise c.Failure("loudness check failed: " + "; ".join(problems), type="invalid_output")
+    return info, loudness
+
+
+def _make_thumbnail(spec: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The thumbnail from the strongest scene frame, written atomically."""
+    import _thumbnail
+    from _captions import FONT_FILE
+
+    image, index, score = _thumbnail.strongest([scene["clip"] for scene in spec["scenes"]])
+    with c.atomic_output(path) as temp:
+        size = _thumbnail.render(
+            image, spec["title"] or spec["scenes"][index]["title"], FONT_FILE, temp
+        )
+    return {"scene": index, "score": round(score, 1), "size_bytes": size}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,13 +10,20 @@ Input (stdin JSON):
 
 Output (stdout JSON line):
     {"output", "duration", "provider", "model", "cost_usd", "sample_rate", "characters",
-     "voice"}
+     "voice", "words", "word_timing"}
+
+Beside the audio, ``<stem>.words.json`` (path in "words"): {"words": [{"text", "start",
+"end"}, ...], "duration"}, seconds, one entry per whitespace-separated token of the text as
+spoken (punctuation attached); "word_timing" says where the times come from:
+"espeak-events", "elevenlabs-alignment" or "estimated" (see _words.py).
 
 Providers: local (eSpeak NG, model "espeak-ng"): the library bundled by espeakng_loader
-through ctypes, else a system espeak-ng binary. Mono 16-bit WAV at 22050 Hz.
-elevenlabs (ElevenLabs text to speech, model "eleven_multilingual_v2" by default, key in
-$REELFLOW_ELEVENLABS_API_KEY): MP3 in ``output_format``; ``voice`` is an ElevenLabs voice
-id, anything else means the default voice; ``rate`` is ignored. Its result adds
+through ctypes (word starts from its WORD events), else a system espeak-ng binary (word
+times estimated). Mono 16-bit WAV at 22050 Hz.
+elevenlabs (ElevenLabs text to speech with timestamps, model "eleven_multilingual_v2" by
+default, key in $REELFLOW_ELEVENLABS_API_KEY): MP3 in ``output_format``; ``voice`` is an
+ElevenLabs voice id, anything else means the default voice; ``rate`` is ignored; word times
+from the answer's character alignment. Its result adds
 "characters_billed" (ElevenLabs' own count) and "request_id" (see _elevenlabs.py).
 """
 
@@ -28,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import _contract as c
+import _words
 
 
 def run_local(spec: dict[str, Any], temp: Path, model: str | None) -> dict[str, Any]:
@@ -35,13 +43,14 @@ def run_local(spec: dict[str, Any], temp: Path, model: str | None) -> dict[str, 
     from _speech import synthesize
 
     c.check_model(model, "espeak-ng")
-    pcm, sample_rate = synthesize(spec["text"], spec["voice"], spec["rate"])
+    speech = synthesize(spec["text"], spec["voice"], spec["rate"])
     with wave.open(str(temp), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(pcm)
-    return {"model": "espeak-ng", "cost_usd": 0.0}
+        out.setframerate(speech.sample_rate)
+        out.writeframes(speech.pcm)
+    voiced = _words.voiced_frames(speech.pcm, speech.sample_rate)
+    return {"model": "espeak-ng", "cost_usd": 0.0, "marks": speech.marks, "voiced": voiced}
 
 
 def run_elevenlabs(spec: dict[str, Any], temp: Path, model: str | None) -> dict[str, Any]:
@@ -73,7 +82,9 @@ def run(request: c.Request, provider: str, model: str | None) -> c.Result:
     with c.atomic_output(output) as temp:
         produced = implementation(spec, temp, model)
         duration, sample_rate = _check_speech(temp)
-    c.log(f"{len(text)} characters, {duration:.2f} s of speech → {output}")
+        words, timing = _timings(text, produced, duration)
+        words_file = _words.write(_words.words_path(output), words, duration)
+    c.log(f"{len(text)} characters, {duration:.2f} s of speech ({timing} word times) → {output}")
     return {
         "output": str(output),
         "duration": duration,
@@ -83,8 +94,26 @@ def run(request: c.Request, provider: str, model: str | None) -> c.Result:
         "sample_rate": sample_rate,
         "characters": len(text),
         "voice": produced.get("voice", spec["voice"]),
+        "words": str(words_file),
+        "word_timing": timing,
         **{k: produced[k] for k in ("characters_billed", "request_id") if k in produced},
     }
+
+
+def _timings(text: str, produced: dict[str, Any], duration: float) -> tuple[list[Any], str]:
+    """The words' timings and where they come from: eSpeak's word events, ElevenLabs'
+    character alignment, or (neither available) an estimate."""
+    if produced.get("marks"):
+        words = _words.from_marks(text, produced["marks"], duration, produced["voiced"])
+        return words, "espeak-events"
+    alignment = produced.get("alignment")
+    if alignment is not None:
+        characters, starts, ends = alignment
+        aligned = _words.from_characters(text, characters, starts, ends, duration)
+        if aligned is not None:
+            return aligned, "elevenlabs-alignment"
+        c.log("the alignment does not match the text's words; estimating word times")
+    return _words.estimated(text, duration, produced.get("voiced")), "estimated"
 
 
 def _check_speech(path: Path) -> tuple[float, int]:

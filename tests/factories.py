@@ -87,6 +87,7 @@ async def produce(
     review_timeout_hours: float = 168.0,
     answer: bool = True,
     flow: Any = None,
+    on_review_timeout: str = "expire",
 ) -> dict[str, Any]:
     """Run produce_video like ``reelflow run`` does, answering the review gate: with
     ``answers`` (ReviewDecisions, one per round) or with ``decision`` every time."""
@@ -106,7 +107,11 @@ async def produce(
         return queue.pop(0) if queue else default
 
     if not answer:
-        return await produce_video(video_id=video_id, review_timeout_hours=review_timeout_hours)
+        return await produce_video(
+            video_id=video_id,
+            review_timeout_hours=review_timeout_hours,
+            on_review_timeout=on_review_timeout,
+        )
     reviewer = asyncio.create_task(answer_when_paused(video_id, decide, poll=0.2))
     try:
         return await produce_video(video_id=video_id, review_timeout_hours=review_timeout_hours)

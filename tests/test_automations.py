@@ -125,7 +125,7 @@ async def test_a_video_at_its_gate_sends_one_message_with_its_links(
         in (message["body"])
     )
     ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
-    assert f"Decide: {ui}/runs/flow-run/{video.flow_run_id}" in message["body"]
+    assert f"Decide: {ui}/v2/runs/flow-run/{video.flow_run_id}" in message["body"]
     assert f"Watch: {video.output_path}" in message["body"], "no media URL: the path"
 
 

@@ -83,7 +83,7 @@ async def test_allow_partial_stops_before_a_step_over_budget_and_a_higher_budget
         channel=channel, flow=functools.partial(produce_video, budget_usd=budget)
     )
     finished = await _video(result["video_id"])
-    assert finished.id == video.id and finished.status == "approved"
+    assert finished.id == video.id and finished.status == "published"  # approved, published
     assert len(fakes.gemini.seen("POST")) == 5, "the assets came from the cache"
     assert finished.cost_usd == pytest.approx(spent + REST), "and were not paid or counted again"
 

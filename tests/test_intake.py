@@ -114,7 +114,7 @@ async def test_two_intakes_at_once_start_each_queued_card_once(
     assert made[by_path].manifest_source == str(plan) and made[by_path].project_id == "coast"
     assert made[by_code].manifest_source == f"notion:{by_code}"
     for card in (by_path, by_code):
-        assert fake.value(card, "Status") == "Approved"
+        assert fake.value(card, "Status") == "Published"  # approved, then published
         statuses = fake.written_statuses(card)
         assert statuses[0] == "Processing" and statuses.count("Processing") == 1
     assert fake.value(done, "Status") == "Approved" and not fake.written_statuses(done)
@@ -248,12 +248,12 @@ async def test_a_failed_video_put_back_to_queued_resumes_and_redoes_only_what_ha
     assert again["sfx/storm"] == 1 and again["assembly/final"] == 1
     moves = await statuses(video_id)
     assert moves[moves.index("sfx_error") :][:3] == ["sfx_error", "queued", "processing"]
-    assert moves[-1] == "approved" and video_id in approver
+    assert moves[-3:] == ["approved", "publishing", "published"] and video_id in approver
     assert [e.actor for e in events if e.status == "queued"][-1] == "notion intake"
     await until_card_current(video_id)
     written = fake.written_statuses(card)
     assert written[written.index("SFX Error") + 1] == "Processing"
-    assert fake.value(card, "Status") == "Approved" and fake.value(card, "Error") == ""
+    assert fake.value(card, "Status") == "Published" and fake.value(card, "Error") == ""
 
 
 async def video_of_card(channel: BoardChannel, card: str, moves: list[str]) -> int:

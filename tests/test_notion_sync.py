@@ -31,12 +31,14 @@ pytest_plugins = ["tests.notion.fixtures"]
 BOARD_ORDER = [
     "Queued", "Processing", "Generating Assets", "Generating Composites", "Generating Video",
     "Generating Audio", "Generating SFX", "Assembling", "Awaiting Review", "Approved",
+    "Publishing", "Published",
 ]  # fmt: skip
 OURS = {
     "generating_assets": "Generating Assets", "generating_composites": "Generating Composites",
     "generating_video": "Generating Video", "generating_audio": "Generating Audio",
     "generating_sfx": "Generating SFX", "assembling": "Assembling",
     "awaiting_review": "Awaiting Review", "approved": "Approved",
+    "publishing": "Publishing", "published": "Published",
 }  # fmt: skip
 
 
@@ -88,12 +90,12 @@ async def test_statuses_reach_the_board_in_order_within_seconds_at_most_three_a_
     video = await get(result["video_id"])
     written = fake.written_statuses()
     assert fake.cards() == [video.notion_page_id], "one card, made once"
-    assert written[-1] == "Approved"
+    assert written[-1] == "Published"  # approved, then published (flows/publish)
     assert [BOARD_ORDER.index(s) for s in written] == sorted(BOARD_ORDER.index(s) for s in written)
     assert fake.peak(1.0) <= 3 and not fake.seen(status=429)
     assert video.notion_synced_seq == video.status_seq and video.notion_error is None
     assert fake.value(video.notion_page_id, "Video ID") == video.id
-    assert fake.value(video.notion_page_id, "Output") == result["output"]
+    assert fake.value(video.notion_page_id, "Output") == video.public_url  # once published
     async with session_scope() as session:
         events = await videos.list_events(session=session, video_id=video.id)
     writes = [(s.wall, BOARD_ORDER.index(s.body["properties"]["Status"]["status"]["name"]))
@@ -128,7 +130,8 @@ async def test_a_429_storm_delays_the_board_but_not_the_pipeline(
         state.blocked_until = utcnow() - timedelta(seconds=1)
     assert await notion_reconcile(channel=board_channel.channel) == {"synced": 1}
     video = await get(result["video_id"])
-    assert video.status == "approved" and fake.value(video.notion_page_id, "Status") == "Approved"
+    assert video.status == "published"  # approved, then published (flows/publish)
+    assert fake.value(video.notion_page_id, "Status") == "Published"
 
 
 async def test_a_503_burst_delays_the_board_but_not_the_pipeline(
@@ -146,7 +149,7 @@ async def test_a_503_burst_delays_the_board_but_not_the_pipeline(
     video = await get(result["video_id"])
     if video.notion_synced_seq < video.status_seq:  # not landed in the run's final wait
         await notion_reconcile(channel=board_channel.channel)
-    assert fake.value((await get(video.id)).notion_page_id, "Status") == "Approved"
+    assert fake.value((await get(video.id)).notion_page_id, "Status") == "Published"
     assert fake.peak(1.0) <= 3 and len(fake.cards()) == 1
 
 
@@ -160,7 +163,7 @@ async def test_a_401_is_reported_once_and_the_video_still_completes(
     finally:
         await drop_board_channel(channel)
     video = await get(result["video_id"])
-    assert video.status == "approved"
+    assert video.status == "published"
     assert [s.status for s in fake_notion.seen()] == [401], "one request, not retried"
     assert video.notion_error == "Notion 401 unauthorized: API token is invalid."
     refused = [r for r in logs.records if "API token is invalid" in r.getMessage()]
@@ -298,7 +301,7 @@ async def test_a_property_renamed_mid_run_is_read_again_and_the_run_fills_the_re
     await renamer
     video = await get(result["video_id"])
     assert video.notion_error is None and video.notion_synced_seq == video.status_seq
-    assert fake.value(video.notion_page_id, "Status") == "Approved"
+    assert fake.value(video.notion_page_id, "Status") == "Published"  # approved, published
     assert fake.seen("PATCH", status=400), "one write met the renamed property"
     warned = {r.getMessage() for r in logs.records if "not shown on its cards" in r.getMessage()}
     assert warned == {

@@ -57,7 +57,8 @@ async def test_a_full_run_makes_a_validated_mp4_through_the_seed_statuses(
     srt = final.with_suffix(".srt").read_text()
     assert "The day begins by the sea." in srt and "Then the storm arrives." in srt
     assert final.parent == settings.output_dir / "test" / "tiny" / "assembly"
-    assert await statuses(result["video_id"]) == [*SEED_ORDER, "approved"]
+    published = ["publishing", "published"]  # right after the approval (flows/publish)
+    assert await statuses(result["video_id"]) == [*SEED_ORDER, "approved", *published]
     assert set(await runs_by_label("completed")) == TINY_LABELS
     async with session_scope() as session:
         video = await videos.get_video(session=session, video_id=result["video_id"])

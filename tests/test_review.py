@@ -58,7 +58,7 @@ async def test_requested_changes_redo_only_those_scenes_and_the_assembly(
     async with session_scope() as session:
         video = await videos.get_video(session=session, video_id=result["video_id"])
         events = await videos.list_events(session=session, video_id=video.id)
-    assert video.status == "approved" and video.review_round == 2
+    assert video.status == "published" and video.review_round == 2  # approved, then published
     assert video.manifest["scenes"][1]["narration"] == "In the forest, an owl calls at dusk."
     asked = [e for e in events if e.kind == "changes_requested"]
     assert len(asked) == 1 and asked[0].actor == "ada"
@@ -131,9 +131,17 @@ async def test_a_reviewer_gets_a_contact_sheet_the_narration_costs_and_the_file(
     key = f"video-{result['video_id']}-review"
     assert "data:image/jpeg;base64," in artifacts[f"{key}-contact-sheet"].data
     assert "Then the storm arrives." in artifacts[f"{key}-narration"].data
+    scenes = artifacts[f"{key}-scenes"].data
+    assert scenes.count("data:image/jpeg;base64,") == 3 and "| 1.5 s | $0.00 |" in scenes
     assert artifacts[f"{key}-costs"].type == "table"
     assert "tiny.mp4" in artifacts[f"{key}-video"].data
+    finish = artifacts[f"{key}-finish"].data
+    assert "- loudness landscape: " in finish and "LUFS (target -14)" in finish
+    assert "![thumbnail](data:image/jpeg;base64," in finish
+    assert "tiny-thumbnail.jpg" in artifacts[f"{key}-thumbnail"].data
     assert "| video | 3/3 |" in artifacts[f"video-{result['video_id']}-summary"].data
+    decision = artifacts[f"video-{result['video_id']}-decision"].data
+    assert decision.startswith("## Review round 0: approve") and "**Reviewer:** tests" in decision
 
 
 async def test_a_review_that_times_out_is_marked_expired(review_settings: Settings) -> None:
@@ -142,6 +150,16 @@ async def test_a_review_that_times_out_is_marked_expired(review_settings: Settin
     async with session_scope() as session:
         video = await videos.get_video(session=session, video_id=result["video_id"])
     assert video.status == "review_expired"
+
+
+async def test_a_review_that_times_out_rejects_the_video_when_the_run_says_so(
+    review_settings: Settings,
+) -> None:
+    result = await produce(answer=False, review_timeout_hours=2 / 3600, on_review_timeout="reject")
+    assert result["decision"] is None
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=result["video_id"])
+    assert (video.status, video.error) == ("rejected", "the review timed out with no decision")
 
 
 def test_a_rejection_without_a_reason_is_refused() -> None:

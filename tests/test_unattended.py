@@ -73,12 +73,12 @@ async def test_runs_of_one_plan_started_together_make_one_video_and_each_item_on
             assert "Traceback" not in ended[i][1], "one line, not a traceback"
     assert winners, "one of them produced it"
     made = await _all_videos()
-    assert len(made) == 1 and made[0].status == "approved"
+    assert len(made) == 1 and made[0].status == "published"  # approved, then published
     executed = await runs_by_label()
     assert set(executed) == TINY_LABELS
     twice = {label: n for label, n in executed.items() if n > 1}
     assert not twice, f"items executed twice: {twice}"
-    assert "approved meanwhile" in ended[1][0] or "review: approve" in ended[1][0]
+    assert "published meanwhile" in ended[1][0] or "review: approve" in ended[1][0]
 
 
 async def _until(predicate: Any, timeout: float, what: str) -> None:
@@ -125,9 +125,9 @@ async def test_a_run_killed_mid_clip_is_never_left_working_and_recover_finishes_
     assert recovered.returncode == 0, err[-3000:]
     assert f"crashed: {video.id}" in out
     video = await _video(video.id)
-    assert video.status == "approved" and video.attempts == 0
+    assert video.status == "published" and video.attempts == 0
     history = await statuses(video.id)
-    assert "crashed" in history and history[-1] == "approved"
+    assert "crashed" in history and history[-3:] == ["approved", "publishing", "published"]
     assert history[history.index("crashed") + 1] == "queued"
     assert not await runs_by_label("running")
     completed = await runs_by_label("completed")
@@ -201,7 +201,7 @@ async def test_a_provider_down_for_a_while_is_retried_later_and_the_video_finish
 
         await start_videos([video_id], mode="here")
         deadline = time.monotonic() + outage + 150
-        while (video := await _video(video_id)).status != "approved":
+        while (video := await _video(video_id)).status != "published":
             seen.append(video.status)
             assert video.status in ("retry_scheduled", "queued"), (video.status, video.error)
             assert time.monotonic() < deadline, "never finished"
@@ -211,7 +211,7 @@ async def test_a_provider_down_for_a_while_is_retried_later_and_the_video_finish
         reviewer.cancel()
         await asyncio.gather(reviewer, return_exceptions=True)
     history = await statuses(video_id)
-    assert "retry_scheduled" in history and history[-1] == "approved"
+    assert "retry_scheduled" in history and history[-1] == "published"
     assert "asset_error" not in history, "a transient outage never ends the video"
     assert time.monotonic() - down_since >= outage
     events = await _events(video_id, "retry_scheduled")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from blocks import Channel, ElevenLabsCredentials, GeminiCredentials, KlingCredentials, NotionBoard
+from blocks.youtube import YouTubeCredentials
 from flows.channels import PROVIDER_ENV, forget_blocks, load_channel_block
 from flows.cli.common import fail, print_json, run
 from flows.core.errors import ConfigError
@@ -32,7 +33,9 @@ _CREDENTIALS: dict[str, tuple[str, Any]] = {
     "gemini": ("gemini_credentials", GeminiCredentials),
     "kling": ("kling_credentials", KlingCredentials),
     "elevenlabs": ("elevenlabs_credentials", ElevenLabsCredentials),
+    "youtube": ("youtube_credentials", YouTubeCredentials),  # the publisher (flows/publish)
 }
+BASE_URLS = (*PROVIDER_ENV, "youtube")  # youtube=ROOT stands for https://www.googleapis.com
 Pairs = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
@@ -96,6 +99,15 @@ def create(
     max_recoveries: Annotated[
         int | None, typer.Option(min=0, help="Start a crashed video again at most N times.")
     ] = None,
+    publisher: Annotated[
+        str | None, typer.Option(help="Where approved videos go: youtube or folder.")
+    ] = None,
+    privacy: Annotated[
+        str, typer.Option(help="YouTube privacy when the plan says none: public|unlisted|private.")
+    ] = "private",
+    synthetic_media: Annotated[
+        bool, typer.Option(help="Declare uploads as altered or synthetic media.")
+    ] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing channel.")] = False,
 ) -> None:
     """Save a channel (and its NotionBoard block when --notion-database is given)."""
@@ -113,7 +125,7 @@ def create(
         output_root=str(output_root.expanduser().resolve()) if output_root else None,
         providers=_pairs(provider, "--provider", STEPS),
         models=_pairs(model, "--model", STEPS),
-        base_urls=_pairs(base_url, "--base-url", tuple(PROVIDER_ENV)),
+        base_urls=_pairs(base_url, "--base-url", BASE_URLS),
         step_concurrency={step: _count(step, n) for step, n in steps.items()},
         step_retries={
             step: _count(step, n, minimum=0)
@@ -122,8 +134,13 @@ def create(
         retry_later=retry_later, retry_base_minutes=retry_base_minutes,
         retry_max_age_hours=retry_max_age_hours, max_recoveries=max_recoveries,
         budget_usd=budget, max_concurrent_videos=max_videos, notion_board=notion_board,
+        publisher=publisher, privacy_status=privacy, contains_synthetic_media=synthetic_media,
         **{_CREDENTIALS[p][0]: block for p, block in refs.items()},
     )  # fmt: skip
+    if publisher not in (None, "youtube", "folder"):
+        fail(f"--publisher {publisher!r}: youtube or folder")
+    if privacy not in ("public", "unlisted", "private"):
+        fail(f"--privacy {privacy!r}: public, unlisted or private")
     unknown = sorted(set(channel.providers.values()) - set(PROVIDERS))
     if unknown:
         fail(f"unknown provider(s) {', '.join(unknown)}: known are {', '.join(PROVIDERS)}")

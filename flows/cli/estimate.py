@@ -53,7 +53,22 @@ async def _estimate(path: Path, channel: str | None) -> dict[str, Any]:
         "steps": [asdict(s) for s in steps],
         "total_usd": round(sum(s.cost_usd for s in steps), 6),
         "budget_usd": budget, "budget_from": source if budget is not None else None,
+        "publish": await _publish_cost(plan, name),
     }  # fmt: skip
+
+
+async def _publish_cost(plan: Manifest, channel: str) -> dict[str, Any]:
+    """Where the video goes once approved, and the YouTube quota that costs (flows/publish)."""
+    from flows.channels import resolve_publisher
+    from flows.core.quota import publish_cost
+
+    config = await resolve_publisher(channel)
+    if config.publisher != "youtube":
+        return {"publisher": config.publisher, "folder": str(config.folder), "quota": None}
+    wanted = plan.publish
+    cost = publish_cost(thumbnail=True, captions=True, playlist=bool(wanted and wanted.playlist_id))
+    return {"publisher": "youtube", "uploads": cost.uploads, "units": cost.units,
+            "quota": cost.describe()}  # fmt: skip
 
 
 def _lines(report: dict[str, Any]) -> list[str]:
@@ -80,5 +95,10 @@ def _lines(report: dict[str, Any]) -> list[str]:
             f"budget ${budget:.2f} ({report['budget_from']}): within it, "
             f"${budget - total:.4f} to spare"
         )
+    publish = report["publish"]
+    lines.append(
+        f"publish: youtube, {publish['quota']}" if publish["quota"]
+        else f"publish: {publish['publisher']} ({publish.get('folder')}), no quota"
+    )  # fmt: skip
     lines.append(f"prices: {report['prices']}")
     return lines

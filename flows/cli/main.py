@@ -14,13 +14,16 @@ from flows.cli import (
     estimate,
     media,
     notion,
+    plan,
     providers,
     prune,
+    publish,
     recover,
     review,
     script,
     setup,
     video,
+    youtube,
 )
 from flows.cli.common import fail
 from flows.cli.server_watchdog import guard_temporary_server
@@ -91,4 +94,7 @@ app.add_typer(providers.app, name="providers")
 app.add_typer(media.app, name="media")
 app.command("setup")(setup.setup_command)
 app.command("recover")(recover.recover_command)
+app.command("plan")(plan.plan_command)
+app.command("publish")(publish.publish_command)
+app.add_typer(youtube.app, name="youtube")
 app.add_typer(db.app, name="db")

@@ -57,9 +57,11 @@ async def register_blocks() -> list[str]:
         GeminiCredentials,
         KlingCredentials,
         NotionBoard,
+        YouTubeCredentials,
     )
 
-    kinds = (Channel, NotionBoard, GeminiCredentials, KlingCredentials, ElevenLabsCredentials)
+    kinds = (Channel, NotionBoard, GeminiCredentials, KlingCredentials, ElevenLabsCredentials,
+             YouTubeCredentials)  # fmt: skip
     for kind in kinds:
         await kind.aregister_type_and_schema()
     return [kind.get_block_type_slug() for kind in kinds]

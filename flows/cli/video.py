@@ -16,10 +16,11 @@ from flows.cli.progress import StepBars
 from flows.core import runs, step_runs, videos
 from flows.core.errors import VideoBusy
 from flows.core.manifest import Manifest, load_manifest
+from flows.core.media import loudness_lines
 from flows.core.names import check_channel_name
 from flows.core.reviews import last_decision
 from flows.core.settings import PROJECT_ROOT, get_settings
-from flows.core.statuses import FINAL, STATUSES
+from flows.core.statuses import DONE, STATUSES
 from flows.core.steps import STEPS
 from flows.core.store import session_scope
 
@@ -105,6 +106,10 @@ def _produce(
     typer.echo(f"\nvideo {result['video_id']}: {result['output']}")
     typer.echo(f"subtitles: {result['subtitles']}")
     typer.echo(f"cost: ${result['cost_usd']:.2f}; review: {decision.get('decision', 'expired')}")
+    if result.get("publish"):  # after an approval (flows/publish)
+        from flows.cli.publish import describe
+
+        typer.echo(describe(result["publish"]))
 
 
 def preset_decision(approve: bool, reject: str | None, reviewer: str | None) -> Any:
@@ -181,7 +186,7 @@ async def _wait_while_busy(
         if runs.busy_with(video) is None:
             break
         await asyncio.sleep(options.poll_seconds)
-    if video.status not in FINAL:
+    if video.status not in DONE:
         return None
     typer.echo(f"video {video_id} was {video.status} meanwhile, by run {video.flow_run_id}")
     final = Path(video.output_path or "")
@@ -316,11 +321,13 @@ async def _state(session: Any, video: Any, channel: str) -> dict[str, Any]:
         "over_target": video.over_target,
         "cost_usd": video.cost_usd,
         "output": video.output_path,
+        "public_url": video.public_url,  # once published (flows/publish)
         "attempts": video.attempts,
         "next_attempt_at": video.next_attempt_at,
         "held_by": video.run_lease,
         "review_round": video.review_round,
         "decision": last_decision(await videos.list_events(session=session, video_id=video.id)),
+        "loudness": dict(video.step_completion).get("loudness") or {},
         "steps": {
             step: {
                 "status": latest[step].status,
@@ -359,6 +366,10 @@ def _print_state(state: dict[str, Any]) -> None:
         typer.echo(f"  total: {state['duration_s']:.1f} s, ${state['cost_usd']:.2f}{flag}")
     if state["output"]:
         typer.echo(f"  output: {state['output']}")
+    for line in loudness_lines({"loudness": state.get("loudness")}):
+        typer.echo(f"  loudness {line}")
+    if state["public_url"]:
+        typer.echo(f"  published: {state['public_url']}")
     if state["decision"]:
         typer.echo(f"  review round {state['review_round']}: {state['decision']}")
 

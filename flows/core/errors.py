@@ -21,6 +21,8 @@
     ├── BudgetExceeded           a step (or the whole plan) would push a video past its budget
     ├── VideoBusy                another live run is producing this video (which, since when)
     ├── ReviewError              a review decision cannot be applied
+    ├── PublishError             publishing cannot go on (a refused title, a revoked token)
+    │   └── PublishWaiting       publishing must wait until ``until`` (quota, a transient error)
     └── NotionError              Notion answered with an error (status, code)
 
 Foreign errors are translated where they enter: subprocess and OS errors in the runner,
@@ -30,6 +32,7 @@ Every exception pickles with its fields, so Prefect can persist failed states.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "NotFoundError",
     "NotionError",
     "OutputLimitExceeded",
+    "PublishError",
+    "PublishWaiting",
     "ReelflowError",
     "RegistryError",
     "ReviewError",
@@ -266,6 +271,19 @@ class BudgetExceeded(ReelflowError):
 
 class ReviewError(ReelflowError):
     """A review decision cannot be applied (no such run, not awaiting review, bad change)."""
+
+
+class PublishError(ReelflowError):
+    """Publishing cannot go on as things are (a refused title, a revoked token, a file gone)."""
+
+
+class PublishWaiting(PublishError):
+    """Publishing must wait until ``until`` (quota, or a failure a later try may fix)."""
+
+    until: datetime
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message, until=until)
 
 
 class NotionError(ReelflowError):

@@ -29,6 +29,8 @@ from pydantic import (
 from flows.core import manifest_limits as limits
 from flows.core.errors import ConfigError, ManifestError
 from flows.core.manifest_file import read_plan_file
+from flows.core.manifest_media import MediaOptions
+from flows.core.manifest_publish import PublishPlan
 from flows.core.names import check_channel_name
 from flows.core.voices import check_voice
 
@@ -64,6 +66,8 @@ def _optional_text(value: str | None) -> str | None:
 Text = Annotated[str, AfterValidator(_text)]
 OptionalText = Annotated[str | None, AfterValidator(_optional_text)]
 Voice = Annotated[str, Field(max_length=limits.MAX_VOICE), AfterValidator(check_voice)]
+Fit = Literal["cut", "extend"]
+FIT_HELP = "A narration longer than its scene: cut at the scene's end, or extend the scene."
 
 
 class _Strict(BaseModel):
@@ -106,6 +110,7 @@ class Scene(_Strict):
     sfx: OptionalText = Field(
         default=None, max_length=limits.MAX_SFX, description="Sound-effect prompt; none: silence."
     )
+    fit: Fit | None = Field(default=None, description=FIT_HELP + " Default: the plan's fit.")
 
     @field_validator("id")
     @classmethod
@@ -115,8 +120,8 @@ class Scene(_Strict):
         return value
 
 
-class Manifest(_Strict):
-    """A video plan."""
+class Manifest(MediaOptions):
+    """A video plan (its finishing options, captions to loudness: manifest_media.py)."""
 
     title: Text = Field(max_length=limits.MAX_PLAN_TITLE)
     project_id: str = Field(description="Names the output folder; lowercase, digits, - and _.")
@@ -124,8 +129,9 @@ class Manifest(_Strict):
     resolution: str = Field(default="1280x720", description="WIDTHxHEIGHT, even numbers.")
     fps: int = Field(default=30, ge=1, le=60)
     voice: Voice = Field(default="en", description="Default narration voice.")
-    burn_subtitles: bool = False
     budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    publish: PublishPlan | None = Field(default=None, description="How it goes out.")
+    fit: Fit = Field(default="cut", description=FIT_HELP)  # flows/core/narration_fit.py
     scenes: list[Scene] = Field(min_length=1, max_length=limits.MAX_SCENES)
 
     @field_validator("project_id")

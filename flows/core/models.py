@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -28,6 +29,7 @@ __all__ = [
     "NotionBoardState",
     "ScriptExecution",
     "StepRun",
+    "UploadSession",
     "Video",
     "VideoEvent",
     "utcnow",
@@ -178,6 +180,7 @@ class Video(Base):
     attempts: Mapped[int] = mapped_column(default=0)  # automatic re-runs (recover, retries)
     next_attempt_at: Mapped[datetime | None]  # retry_scheduled: when the next try starts
     first_failed_at: Mapped[datetime | None]  # the first transient failure of this streak
+    public_url: Mapped[str | None] = mapped_column(NulFreeString(1000))  # once published
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -260,3 +263,29 @@ class ScriptExecution(Base):
     video_id: Mapped[int | None] = mapped_column(
         ForeignKey("videos.id", ondelete="SET NULL"), index=True
     )
+
+
+class UploadSession(Base):
+    """A video's upload to a publisher: the session, the bytes it confirmed, what it made.
+
+    Recorded before the first byte goes out and advanced as the publisher confirms bytes,
+    so a run that dies resumes the same session; ``remote_id`` set means the upload is done
+    (never upload that video again). ``steps`` records the calls after it (thumbnail,
+    captions, playlist) that are done.
+    """
+
+    __tablename__ = "upload_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), unique=True)
+    publisher: Mapped[str] = mapped_column(NulFreeString(32))
+    session_url: Mapped[str | None] = mapped_column(NulFreeText)
+    bytes_confirmed: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(NulFreeString(64))
+    remote_id: Mapped[str | None] = mapped_column(NulFreeString(64))  # the YouTube video id
+    state: Mapped[str] = mapped_column(NulFreeString(20), default="created")
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sessions_started: Mapped[int] = mapped_column(default=0)  # sessions opened (404: a new one)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,6 +9,7 @@ same way (``scripts/_prices.py``):
                            (5 s, or 10 s for scenes over 5 s)
     narration  elevenlabs  per 1,000 characters of the model x the narration's characters
     sfx        elevenlabs  per second of the model x the seconds asked for (0.5..22)
+    music bed  elevenlabs  per second of the model x the seconds asked for (3..600)
     anything   local       nothing
 
 A provider or model without a price is a ConfigError: nothing is estimated as free by
@@ -48,7 +49,9 @@ DEFAULT_MODELS = {
     ("narration", "elevenlabs"): "eleven_multilingual_v2",
     ("sfx", "elevenlabs"): "eleven_text_to_sound_v2",
 }
+MUSIC_MODEL = "music_v1"  # the music bed (generate_music, an item of the sfx step)
 SOUND_MIN, SOUND_MAX = 0.5, 22.0
+MUSIC_MIN, MUSIC_MAX = 3.0, 600.0  # what ElevenLabs music makes (music_length_ms)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ def load_prices(path: Path | None = None) -> PriceTable:
 
 def model_of(item: Item) -> str | None:
     """The model the item's script will use (its own default when the channel names none)."""
-    model = item.model or DEFAULT_MODELS.get((item.step, item.provider))
+    default = MUSIC_MODEL if item.script == "generate_music" else None
+    model = item.model or default or DEFAULT_MODELS.get((item.step, item.provider))
     if item.provider == "kling" and model and ":" not in model:
         model += ":std"
     return model
@@ -136,6 +140,11 @@ def _sound(item: Item, model: str, prices: PriceTable) -> float:
     return prices.price("elevenlabs", "sound", model) * sound_seconds(float(item.input["duration"]))
 
 
+def _music(item: Item, model: str, prices: PriceTable) -> float:
+    seconds = min(max(float(item.input["duration"]), MUSIC_MIN), MUSIC_MAX)
+    return prices.price("elevenlabs", "music", model) * seconds
+
+
 _RULES: dict[tuple[str, str], Callable[[Item, str, PriceTable], float]] = {
     ("assets", "gemini"): _gemini,
     ("video", "kling"): _kling,
@@ -148,7 +157,7 @@ def item_cost(item: Item, prices: PriceTable) -> float:
     """What running ``item`` would cost, in USD."""
     if item.provider == "local":
         return 0.0
-    rule = _RULES.get((item.step, item.provider))
+    rule = _music if item.script == "generate_music" else _RULES.get((item.step, item.provider))
     model = model_of(item)
     if rule is None or model is None:
         raise ConfigError(f"no price rule for provider {item.provider!r} on step {item.step!r}")

@@ -35,7 +35,7 @@ from flows.core.errors import ConfigError
 from flows.core.models import Channel, ScriptExecution, Video
 from flows.core.registry import load_registry
 from flows.core.settings import Settings
-from flows.core.statuses import FINAL
+from flows.core.statuses import DONE as FINAL  # approved and after: settled
 from flows.core.storage import data_dir_usage
 from flows.core.venvs import requirements_digest
 

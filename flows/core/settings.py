@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.core.errors import SettingsError
@@ -122,6 +122,39 @@ class Settings(BaseSettings):
     media_link_hours: float = Field(
         default=168.0, gt=0, le=24 * 366, description="How long a signed media link works."
     )
+    # --- planning (flows/planning): `reelflow plan TOPIC` asks this Gemini model ---
+    plan_model: str = Field(
+        default="gemini-3.8-flash", min_length=1,
+        description="Gemini text model that writes plans from a topic (needs a price).",
+    )  # fmt: skip
+    plan_tries: int = Field(
+        default=3, ge=1, le=10,
+        description="Answers asked for before giving up (each invalid one is fed back).",
+    )  # fmt: skip
+    # --- publishing (flows/publish): the default channel's publisher and YouTube's access ---
+    publisher: Literal["auto", "folder", "youtube"] = Field(
+        default="auto",
+        description="The default channel's publisher: auto is youtube when YouTube "
+        "credentials are set, else folder (the channel's published/ folder).",
+    )
+    youtube_client_id: str | None = Field(default=None, description="OAuth desktop client id.")
+    youtube_client_secret: SecretStr | None = Field(default=None, description="Its secret.")
+    youtube_refresh_token: SecretStr | None = Field(
+        default=None, description="A refresh token (`reelflow youtube auth` prints one)."
+    )
+    youtube_base_url: str | None = Field(
+        default=None, description="YouTube Data API v3 (proxies, tests); default Google's."
+    )
+    youtube_upload_url: str | None = Field(
+        default=None, description="YouTube's upload endpoint (proxies, tests)."
+    )
+    google_token_url: str | None = Field(
+        default=None, description="Google's OAuth token endpoint (proxies, tests)."
+    )
+    youtube_chunk_bytes: int = Field(
+        default=32 * 256 * 1024, ge=256 * 1024, multiple_of=256 * 1024,
+        description="Bytes per upload PUT (8 MiB): a multiple of 256 KiB (YouTube's rule).",
+    )  # fmt: skip
 
     @field_validator("data_dir", "output_dir", "scripts_dir")
     @classmethod

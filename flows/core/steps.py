@@ -98,6 +98,20 @@ class VideoPaths:
     def final(self, project_id: str) -> Path:
         return self.step("assembly") / f"{project_id}.mp4"
 
+    def output(self, project_id: str, fmt: str) -> Path:
+        """The MP4 of one format: the final (landscape) one, or ``<project>-<format>.mp4``."""
+        if fmt == "landscape":
+            return self.final(project_id)
+        return self.step("assembly") / f"{project_id}-{fmt}.mp4"
+
+    def thumbnail(self, project_id: str) -> Path:
+        return self.step("assembly") / f"{project_id}-thumbnail.jpg"
+
+    def music(self, providers: dict[str, str]) -> Path:
+        """Where a music bed made from the plan's prompt goes (``_music``: no scene's name)."""
+        extension = AUDIO_EXTENSION.get(providers.get("sfx", "local"), ".wav")
+        return self.step("sfx") / f"_music{extension}"
+
 
 @dataclass(frozen=True)
 class Item:
@@ -118,7 +132,7 @@ class Item:
 
     def describe(self) -> str:
         """Where this item is, for a person: ``scene 'storm' (#3), video clip``."""
-        noun = NOUN.get(self.step, self.step)
+        noun = "music bed" if self.script == "generate_music" else NOUN.get(self.step, self.step)
         return f"{self.where}, {noun}" if self.where else noun
 
     @property
@@ -163,10 +177,24 @@ def plan_items(
         scene = key.split("/", 1)[0]
         return f"scene {scene!r} (#{number[scene]})" if scene in number else ""
 
+    def model_for(script: str) -> str | None:  # the music bed's model is the channel's "music"
+        return model if script == SCRIPT[step] else (models or {}).get(key_of(script))
+
     return [
-        Item(step, key, SCRIPT[step], provider, model, payload, tuple(upstream), where(key))
-        for key, payload, upstream in build(manifest, paths, providers)
+        Item(step, key, script, provider, model_for(script), payload, tuple(upstream), where(key))
+        for key, payload, upstream, script in _with_script(step, build(manifest, paths, providers))
     ]
+
+
+def key_of(script: str) -> str:
+    """The name a channel's ``models`` uses for a script that is not its step's own."""
+    return "music" if script == "generate_music" else script
+
+
+def _with_script(step: str, specs: Iterable[_Spec]) -> Iterable[tuple[Any, ...]]:
+    """Each spec with its script: the step's, unless the spec names its own (the music bed)."""
+    for spec in specs:
+        yield (*spec, SCRIPT[step]) if len(spec) == 3 else spec
 
 
 def audio_path(paths: VideoPaths, step: str, scene_id: str, providers: dict[str, str]) -> Path:
@@ -175,7 +203,7 @@ def audio_path(paths: VideoPaths, step: str, scene_id: str, providers: dict[str,
     return paths.step(step) / f"{scene_id}{extension}"
 
 
-_Spec = tuple[str, dict[str, Any], list[str]]
+_Spec = tuple[str, dict[str, Any], list[str]] | tuple[str, dict[str, Any], list[str], str]
 
 
 def _assets(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iterable[_Spec]:
@@ -187,7 +215,9 @@ def _assets(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iterab
                     f"{scene.id}/{kind}",
                     {
                         "prompt": prompt,
-                        "title": scene.title,
+                        # local pictures would carry the title into the camera move (and be
+                        # cut by a zoom): the assembly draws it over the moving picture
+                        "title": "" if providers.get("assets", "local") == "local" else scene.title,
                         "kind": kind,
                         "width": m.width,
                         "height": m.height,
@@ -249,6 +279,10 @@ def _narration(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Ite
 
 
 def _sfx(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iterable[_Spec]:
+    if m.music is not None and m.music.prompt is not None:
+        music = {"prompt": m.music.prompt, "mood": m.music.mood, "duration": m.duration,
+                 "seed": m.music.seed, "output": str(paths.music(providers))}  # fmt: skip
+        yield "music", music, [], "generate_music"
     for scene in m.scenes:
         if scene.sfx:
             yield (
@@ -263,27 +297,37 @@ def _sfx(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iterable[
 
 
 def _assembly(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iterable[_Spec]:
+    """One item per format (``final`` is the landscape MP4, which also makes the thumbnail)."""
     scenes, upstream = [], []
     for scene in m.scenes:
+        narration = audio_path(paths, "narration", scene.id, providers)
         files = {
             "clip": str(paths.step("video") / f"{scene.id}.mp4"),
-            "narration": str(audio_path(paths, "narration", scene.id, providers)),
+            "narration": str(narration),
+            "words": str(narration.with_suffix(".words.json")),
             "sfx": str(audio_path(paths, "sfx", scene.id, providers)) if scene.sfx else None,
         }
         upstream += [f for f in files.values() if f]
-        scenes.append({**files, "text": scene.narration, "duration": scene.duration})
-    yield (
-        "final",
-        {
-            "scenes": scenes,
-            "width": m.width,
-            "height": m.height,
-            "fps": m.fps,
-            "burn_subtitles": m.burn_subtitles,
-            "output": str(paths.final(m.project_id)),
-        },
-        upstream,
-    )
+        layout = scene.layout.model_dump() if scene.foreground else None
+        scenes.append({**files, "text": scene.narration, "title": scene.title,
+                       "layout": layout, "duration": scene.duration})  # fmt: skip
+    music = None
+    if m.music is not None:
+        bed = paths.music(providers) if m.music.prompt is not None else Path(m.music.file or "")
+        bed_file = str(bed.expanduser().absolute())
+        music = {"file": bed_file, "volume_db": m.music.volume_db}
+        upstream.append(bed_file)
+    common = {
+        "scenes": scenes, "width": m.width, "height": m.height, "fps": m.fps,
+        "captions": m.captions, "caption_style": m.caption_style.model_dump(),
+        "music": music, "crossfade": m.crossfade, "loudness_lufs": m.loudness_lufs,
+        "title": m.title,
+    }  # fmt: skip
+    for fmt in m.formats:
+        thumbnail = str(paths.thumbnail(m.project_id)) if fmt == "landscape" else None
+        output = str(paths.output(m.project_id, fmt))
+        key = "final" if fmt == "landscape" else fmt
+        yield key, {**common, "format": fmt, "thumbnail": thumbnail, "output": output}, upstream
 
 
 _BUILDERS = {
@@ -302,6 +346,8 @@ def cache_key(item: Item, script: ScriptSpec) -> str:
     digest.update(script.fingerprint().encode())
     for helper in sorted(script.path.parent.glob("_*.py")):
         digest.update(helper.read_bytes())  # shared helpers change behaviour too
+    for font in sorted((script.path.parent / "fonts").glob("*")):
+        digest.update(font.name.encode() + file_digest(font).encode())  # captions and titles
     described = {"provider": item.provider, "model": item.model, "input": item.input}
     digest.update(json.dumps(described, sort_keys=True, default=str).encode())
     for path in item.upstream:

@@ -16,7 +16,7 @@ from flows.core.errors import NotFoundError, StatusError, StoreError
 from flows.core.manifest import Manifest
 from flows.core.models import Channel, Video, VideoEvent, utcnow
 from flows.core.settings import get_settings
-from flows.core.statuses import FINAL, check_transition
+from flows.core.statuses import DONE, check_transition
 from flows.core.store import insert_ignoring_conflicts
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "set_status",
 ]
 
-FINAL_STATUSES = FINAL
+FINAL_STATUSES = DONE  # decided: nobody makes these any more (approved and after)
 _log = logging.getLogger("reelflow.videos")
 
 
@@ -228,7 +228,8 @@ async def set_status(
     """Move a video to ``status`` (clearing or setting its error), bump its sequence, log it.
 
     The move must be one the state machine allows (``flows.core.statuses``); anything else
-    raises StatusError and is logged. A final status frees the plan for a new video.
+    raises StatusError and is logged. A done status (``approved`` and after, rejected,
+    expired) frees the plan for a new video.
     """
     video = await get_video(session=session, video_id=video_id, lock=True)
     try:
@@ -238,7 +239,7 @@ async def set_status(
         raise
     video.status = status
     video.error = error
-    if status in FINAL:
+    if status in DONE:
         video.active_key = None
     await record_event(
         session=session,

@@ -37,7 +37,7 @@ from flows.core import videos
 from flows.core.errors import ManifestError, NotionError, StoreError
 from flows.core.manifest import Manifest
 from flows.core.settings import get_settings
-from flows.core.statuses import ERRORS, FINAL, INTERRUPTED
+from flows.core.statuses import DONE, ERRORS, INTERRUPTED
 from flows.core.store import session_scope
 from flows.launch import DEPLOYMENT, StartMode, start_videos
 from flows.notion import records
@@ -54,6 +54,7 @@ from flows.notion.plans import (
 )
 from flows.notion.push import LEASE_SECONDS, log, push_card
 from flows.notion.schema import BoardConfig
+from flows.planning.cards import plan_card
 
 __all__ = ["notion_intake", "read_queued_cards", "take_card"]
 
@@ -89,7 +90,7 @@ async def take_card(card: dict[str, Any], channel: str, board: str) -> int | Non
     call = board_caller(config)
     try:
         try:
-            plan, source = await _plan_of(call, config, card, board)
+            plan, source = await _plan_of(call, config, card, board, channel)
             video_id, why = await _create(channel, plan, source, card["id"])
         except NoPlan as exc:
             if await _queued_is_shared(call, config, board):
@@ -110,16 +111,23 @@ async def take_card(card: dict[str, Any], channel: str, board: str) -> int | Non
 
 
 async def _plan_of(
-    call: NotionCaller, board: BoardConfig, card: dict[str, Any], board_name: str
+    call: NotionCaller, board: BoardConfig, card: dict[str, Any], board_name: str, channel: str
 ) -> tuple[Manifest, str]:
-    """The card's plan and where it came from (a path, a URL, or the card's code block)."""
+    """The card's plan and where it came from (a path, a URL, the card's code block, or its
+    outline or title, planned and written back: flows/planning/cards.py)."""
     mapped = await board_map(call, board, board_name)
     reference = manifest_reference(card, mapped)
     if reference is not None:
         roots = plan_roots(board, get_settings().data_dir)
         return await fetch_plan(reference, board, roots), reference
-    code = manifest_code(await list_children(call, card["id"]))
+    blocks = await list_children(call, card["id"])
+    code = manifest_code(blocks)
     if code is None:
+        topics = not await _queued_is_shared(call, board, board_name)
+        title = card_title(card, mapped)
+        planned = await plan_card(call, card["id"], title, blocks, channel, topics=topics)
+        if planned is not None:
+            return planned, f"notion:{card['id']}"
         raise NoPlan(
             f"the card has no plan: put a path or URL in its {board.manifest_property!r} "
             "property, or a JSON or YAML code block in the page"
@@ -253,7 +261,7 @@ async def _restart(video_id: int, owner: str) -> str | None:
 
 
 def _why_not(video_id: int, status: str) -> str:
-    if status in FINAL:
+    if status in DONE:
         return (
             f"video {video_id} is finished ({status}) and is not made again: "
             "a new card makes a new video"

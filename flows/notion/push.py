@@ -150,7 +150,8 @@ async def _card(video: Video, board: BoardConfig) -> CardState:
     return CardState(
         video_id=video.id, seq=video.status_seq, title=video.title, status=video.status,
         error=video.error, cost_usd=video.cost_usd, duration_s=video.duration_s,
-        output=await media_link(video.output_path), review=review_link(video.flow_run_id),
+        output=video.public_url or await media_link(video.output_path),  # published: its URL
+        review=review_link(video.flow_run_id),
         channel=channel, updated=utcnow().isoformat(timespec="seconds"),
         manifest=video.manifest_source, decision=decision,
     )  # fmt: skip

@@ -54,6 +54,10 @@ DEFAULT_STATUS_OPTIONS = {
     "approved": "Approved",
     "rejected": "Rejected",
     "review_expired": "Review Expired",
+    "publishing": "Publishing",
+    "published": "Published",
+    "publish_waiting": "Publish Waiting",
+    "publish_error": "Publish Error",
     "budget_exceeded": "Budget Exceeded",
     "retry_scheduled": "Retry Scheduled",
     "crashed": "Crashed",
@@ -79,6 +83,10 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "rejected": (_DONE, "brown"),
     "review_expired": (_DONE, "brown"),
     "cancelled": (_DONE, "brown"),
+    "publishing": (_DOING, "purple"),
+    "publish_waiting": (_DOING, "orange"),
+    "published": (_DONE, "green"),
+    "publish_error": (_DONE, "red"),
 }
 
 

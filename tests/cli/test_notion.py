@@ -200,7 +200,7 @@ def test_init_makes_one_full_board_under_the_page_and_stores_it_on_the_channel(
         "Error": "rich_text", "Cost": "number", "Duration": "number", "Output": "url",
         "Review": "url", "Decision": "rich_text", "Channel": "select", "Updated": "date",
     }  # fmt: skip
-    assert len(schema["Status"]["select"]["options"]) == 23
+    assert len(schema["Status"]["select"]["options"]) == 27
     block = NotionBoard.load(fresh_channel)
     assert (block.database_id, block.data_source_id) == (database, source)
     assert Channel.load(fresh_channel).notion_board == fresh_channel

@@ -92,19 +92,19 @@ def test_after_pruning_everything_old_the_same_plan_runs_nothing_again(
     first = runner.invoke(app, ["run", str(TINY), "--approve"])
     assert first.exit_code == 0, first.output
     before = asyncio.run(_count_executions())
-    assert before == 18
+    assert before == (18, 1), "18 items, and the approved video published once"
     stdout_before = asyncio.run(_logged_bytes())
     assert stdout_before > 0
     pruned = runner.invoke(app, ["prune", "--older-than", "0m"])
     assert pruned.exit_code == 0, pruned.output
-    assert _row(pruned.stdout, "executions")[1] == "18", pruned.stdout
+    assert _row(pruned.stdout, "executions")[1] == "19", pruned.stdout
     assert _row(pruned.stdout, "results")[1] == _row(pruned.stdout, "outputs")[1] == "0"
     assert asyncio.run(_logged_bytes()) == 0, "every run's output was cleared"
     assert len(os.listdir(settings.results_dir)) == 18, "every cached result stays"
 
     second = runner.invoke(app, ["run", str(TINY), "--approve"])
     assert second.exit_code == 0, second.output
-    assert asyncio.run(_count_executions()) == before, "no script ran again: all cached"
+    assert asyncio.run(_count_executions()) == (18, 2), "no item ran again: all cached"
     assert "video 2:" in second.stdout
 
 
@@ -112,9 +112,12 @@ def _row(output: str, kind: str) -> list[str]:
     return next(line.split() for line in output.splitlines() if line.split()[:1] == [kind])
 
 
-async def _count_executions() -> int:
+async def _count_executions() -> tuple[int, int]:
+    """Item runs (labelled) and other script runs (publishing)."""
     async with session_scope() as session:
-        return await executions.count_executions(session=session)
+        rows = await executions.list_executions(session=session, limit=10_000)
+    items = sum(1 for row in rows if row.label)
+    return items, len(rows) - items
 
 
 async def _logged_bytes() -> int:

@@ -27,15 +27,15 @@ def test_run_approves_and_prints_the_output() -> None:
     assert result.exit_code == 0, result.output
     assert "tiny.mp4" in result.stdout and "review: approve" in result.stdout
     status = json.loads(runner.invoke(app, ["status", "1", "--json"]).stdout)
-    assert status["status"] == "approved" and status["channel"] == "cli"
+    assert status["status"] == "published" and status["channel"] == "cli"  # approved first
     assert status["steps"]["video"] == {
         "status": "completed", "items_done": 3, "items_total": 3, "items_cached": 0,
         "duration_s": status["steps"]["video"]["duration_s"], "cost_usd": 0.0,
     }  # fmt: skip
     listed = runner.invoke(app, ["videos", "list"]).stdout
-    assert "approved" in listed and "Tiny Test Film" in listed
+    assert "published" in listed and "Tiny Test Film" in listed
     human = runner.invoke(app, ["status", "1"]).stdout
-    assert "status: approved" in human and "assembly" in human
+    assert "status: published" in human and "assembly" in human
     assert status["review_round"] == 1 and status["decision"].startswith("approved")
     assert "review round 1: approved" in human
 

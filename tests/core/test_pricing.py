@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from flows.core.errors import ConfigError
-from flows.core.manifest import load_manifest
+from flows.core.manifest import load_manifest, parse_manifest
 from flows.core.pricing import (
     DEFAULT_MODELS,
     estimate_step,
     item_cost,
     kling_clip_seconds,
     load_prices,
+    model_of,
     prices_path,
     sound_seconds,
 )
@@ -120,3 +121,18 @@ def test_the_estimator_and_the_scripts_agree_on_models_lengths_and_prices() -> N
     sound = _items("sfx")[2]
     assert item_cost(sound, PRICES) == prices.sound("eleven_text_to_sound_v2", 2.0)
     assert item_cost(_items("assets")[0], PRICES) == prices.gemini_image(gemini.DEFAULT_MODEL, None)
+
+
+def test_the_music_bed_is_priced_by_the_seconds_elevenlabs_makes_with_its_own_model() -> None:
+    voice = load_script("_elevenlabs")
+    paths = VideoPaths.for_video(Path("/out"), "c", "tiny")
+    for duration in (1.0, 5.0, 72.0):
+        data = load_manifest(TINY).model_dump(mode="json")
+        data["music"] = {"prompt": "a calm piano"}
+        data["scenes"][0]["duration"] = duration
+        plan = parse_manifest(data)
+        models = {"sfx": "eleven_text_to_sound_v2"}  # the scenes' sounds' model, not the bed's
+        [bed] = [i for i in plan_items(plan, "sfx", paths, PAID, models) if i.key == "music"]
+        assert (bed.script, model_of(bed)) == ("generate_music", voice.MUSIC_MODEL)
+        seconds = voice.music_ms(plan.duration) / 1000
+        assert item_cost(bed, PRICES) == pytest.approx(0.005 * seconds)

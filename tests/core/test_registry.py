@@ -31,7 +31,11 @@ def test_project_registry_declares_the_six_steps_with_seed_timeouts() -> None:
         "generate_video": 600,
         "generate_audio": 120,
         "generate_sfx": 120,
+        "generate_music": 180,
         "assemble_video": 300,
+        "publish_folder": 600,
+        "publish_youtube": 3600,
+        "plan_video": 120,
     }
     assert all(spec.runtime == "python" and spec.enabled for spec in registry.scripts.values())
 

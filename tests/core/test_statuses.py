@@ -9,7 +9,16 @@ import pytest
 from flows.core import videos
 from flows.core.errors import StatusError
 from flows.core.manifest import load_manifest
-from flows.core.statuses import FINAL, STATUSES, WORKING, check_transition, is_allowed
+from flows.core.statuses import (
+    DONE,
+    FINAL,
+    LIVE,
+    STATUSES,
+    WORKING,
+    after_crash,
+    check_transition,
+    is_allowed,
+)
 from flows.core.store import session_scope
 from tests.factories import TINY
 
@@ -75,3 +84,22 @@ async def test_set_status_refuses_a_bogus_status_and_a_skipped_step_on_both_back
         assert found.status == "queued", "a refused move changes nothing"
         events = await videos.list_events(session=session, video_id=video.id)
     assert [e.status for e in events] == ["queued"]
+
+
+def test_an_approved_video_is_published_or_waits_or_fails_and_may_try_again() -> None:
+    path = ["approved", "publishing", "publish_waiting", "publishing", "publish_error",
+            "publishing", "published"]  # fmt: skip
+    for old, new in itertools.pairwise(path):
+        assert is_allowed(old, new), f"{old} → {new}"
+    assert [s for s in STATUSES if is_allowed("approved", s) and s != "approved"] == ["publishing"]
+    assert not any(is_allowed("published", s) for s in STATUSES if s != "published")
+    assert not is_allowed("publish_waiting", "queued") and not is_allowed("approved", "queued")
+
+
+def test_done_videos_are_decided_and_a_dead_publishing_run_waits_instead_of_crashing() -> None:
+    assert {"approved", "publishing", "published", "publish_waiting", "publish_error"} <= DONE
+    assert FINAL <= DONE and "approved" not in FINAL and "published" in FINAL
+    assert "publishing" in LIVE  # a run holds it: a dead one is reaped
+    assert after_crash("publishing", "crashed") == "publish_waiting"
+    assert after_crash("generating_video", "cancelled") == "cancelled"
+    assert is_allowed("publishing", after_crash("publishing", "crashed"))

@@ -84,9 +84,11 @@ class Stack:
         return run_async(fetch(self.database, sql, *args))
 
     def executions(self, video_id: int) -> list[tuple[str, str]]:
+        """The video's item runs (a publish run has no item label)."""
         rows = self.query(
-            "SELECT label, status FROM script_executions WHERE video_id = $1", video_id
-        )
+            "SELECT label, status FROM script_executions WHERE video_id = $1"
+            " AND label IS NOT NULL", video_id,
+        )  # fmt: skip
         return [(row["label"], row["status"]) for row in rows]
 
 
@@ -204,3 +206,21 @@ def submit(stack: Stack, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"reelflow submit failed:\n{done.stderr}")
     return str(json.loads(done.stdout)[0]["flow_run_id"])
+
+
+def start_media_server(stack: Stack, timeout: float = 30) -> str:
+    """``reelflow media serve`` over the stack's output folder, on a free port; its URL
+    (for ``REELFLOW_MEDIA_SERVE_URL``) once its /health answers."""
+    port = free_port()
+    server = stack.start(
+        str(BIN / "reelflow"), "media", "serve", "--port", str(port), log=f"media-{port}"
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "reelflow media serve exited"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return url
+        time.sleep(0.3)
+    raise TimeoutError("reelflow media serve did not answer")

@@ -63,7 +63,7 @@ def _approve_and_finish(stack: Stack, flow_run_id: str) -> dict[str, Any]:
     assert approved.returncode == 0, approved.stderr
     stack.wait_for_state(flow_run_id, {"COMPLETED"}, timeout=120)
     final = json.loads(stack.cli("status", str(video["video_id"]), "--json").stdout)
-    assert final["status"] == "approved"
+    assert final["status"] == "published"  # approved, then published to the folder
     return dict(final)
 
 

@@ -37,7 +37,7 @@ runner = CliRunner()
 ENV = "NOTION_FIRST_RUN_TOKEN"
 IN_ORDER = ["Queued", "Processing", "Generating Assets", "Generating Composites",
             "Generating Video", "Generating Audio", "Generating SFX", "Assembling",
-            "Awaiting Review", "Approved"]  # fmt: skip
+            "Awaiting Review", "Approved", "Publishing", "Published"]  # fmt: skip
 
 
 @pytest.fixture
@@ -116,18 +116,18 @@ def test_init_then_a_run_fills_every_property_with_statuses_in_order(
         fake.stop()
     [card] = fake.cards(database)
     video = asyncio.run(_video(card))
-    assert value(fake, card, "Status") == "Approved"
+    assert value(fake, card, "Status") == "Published"  # approved, then published
     assert value(fake, card, "Video ID") == video.id
     assert value(fake, card, "Manifest") == video.manifest_source
     assert value(fake, card, "Error") == ""
     assert value(fake, card, "Cost") == 0 and value(fake, card, "Duration") > 0
-    assert value(fake, card, "Output") == video.output_path
-    assert value(fake, card, "Review").endswith(f"/runs/flow-run/{video.flow_run_id}")
+    assert value(fake, card, "Output") == video.public_url  # published: its URL
+    assert value(fake, card, "Review").endswith(f"/v2/runs/flow-run/{video.flow_run_id}")
     assert value(fake, card, "Channel") == channel
     assert value(fake, card, "Decision").startswith("approved")
     assert value(fake, card, "Updated")["start"]
     written = fake.written_statuses()
-    assert written[-1] == "Approved"
+    assert written[-1] == "Published"
     assert [IN_ORDER.index(s) for s in written] == sorted(IN_ORDER.index(s) for s in written)
 
 
@@ -168,7 +168,7 @@ def test_check_fix_on_a_partial_board_then_a_run_fills_everything(
     for name in ("Video ID", "Manifest", "Duration", "Output", "Review", "Decision", "Channel",
                  "Updated"):  # fmt: skip
         assert value(fake, card, name) not in (None, ""), name
-    assert value(fake, card, "Status") == "Approved"
+    assert value(fake, card, "Status") == "Published"  # approved, then published
 
 
 def test_a_crash_between_a_cards_create_and_its_record_still_leaves_one_card(

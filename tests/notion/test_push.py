@@ -35,9 +35,9 @@ async def test_output_is_a_signed_link_when_media_serve_is_configured(
 
 def test_the_review_link_is_the_runs_page_in_the_prefect_ui() -> None:
     with temporary_settings({PREFECT_API_URL: "http://prefect.example:4200/api"}):
-        assert review_link("abc") == "http://prefect.example:4200/runs/flow-run/abc"
+        assert review_link("abc") == "http://prefect.example:4200/v2/runs/flow-run/abc"
     with temporary_settings(
         {PREFECT_API_URL: "http://10.0.0.5:4200/api", PREFECT_UI_URL: "https://ui.example/"}
     ):
-        assert review_link("abc") == "https://ui.example/runs/flow-run/abc"
+        assert review_link("abc") == "https://ui.example/v2/runs/flow-run/abc"
     assert review_link(None) is None

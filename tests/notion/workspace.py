@@ -39,7 +39,8 @@ __all__ = ["NotionError", "Workspace", "notion_default_schema", "reelflow_schema
 OPTIONS = [
     "Queued", "Processing", "Generating Assets", "Generating Composites", "Generating Video",
     "Generating Audio", "Generating SFX", "Assembling", "Awaiting Review", "Approved",
-    "Rejected", "Review Expired", "Budget Exceeded", "Retry Scheduled", "Crashed", "Cancelled",
+    "Rejected", "Review Expired", "Publishing", "Published", "Publish Waiting", "Publish Error",
+    "Budget Exceeded", "Retry Scheduled", "Crashed", "Cancelled",
     "Asset Error", "Composite Error", "Video Error", "Audio Error", "SFX Error",
     "Assembly Error", "Manifest Error",
 ]  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import av
 import imageio_ffmpeg
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 
 from tests.scripts.conftest import FPS, H, W, leftovers, load_script, ok, rms, run_script
 
@@ -42,7 +42,9 @@ def _scenes(media: dict[str, Path]) -> list[dict[str, Any]]:
 
 
 def _request(media: dict[str, Path], out: Path, **fields: Any) -> dict[str, Any]:
-    request = {"scenes": _scenes(media), "width": W, "height": H, "fps": FPS, "output": str(out)}
+    """No titles and captions only in the .srt: the picture can be stream-copied."""
+    request = {"scenes": _scenes(media), "width": W, "height": H, "fps": FPS,
+               "captions": "srt", "output": str(out)}  # fmt: skip
     request.update(fields)
     return request
 
@@ -103,7 +105,7 @@ def test_the_mp4_has_h264_and_aac_and_the_scenes_total_duration(final: dict[str,
     assert leftovers(Path(final["output"]).parent) == []
 
 
-def test_the_srt_has_a_cue_per_scene_with_text_timed_by_scene_and_narration(
+def test_the_srt_has_the_narrations_phrases_timed_by_their_words(
     final: dict[str, Any], media: dict[str, Path]
 ) -> None:
     srt = Path(final["srt"])
@@ -115,13 +117,13 @@ def test_the_srt_has_a_cue_per_scene_with_text_timed_by_scene_and_narration(
     )
     assert numbers == (1, 2)
     assert texts == ("The day begins.", "Deep in the forest, birds sing.")
-    assert starts == (0.0, 2.5), "scene 3 starts after 1.5 + 1.0 s"
+    assert starts[0] < 0.2 and 2.5 <= starts[1] < 2.7, "scene 3 starts after 1.5 + 1.0 s"
     narration0, narration1 = (
         _media_seconds(media["narration0"]),
         _media_seconds(media["narration1"]),
     )
-    assert ends[0] == pytest.approx(min(1.5, narration0), abs=0.002)
-    assert ends[1] == pytest.approx(min(4.5, 2.5 + narration1), abs=0.002)
+    assert narration0 - 0.1 <= ends[0] <= min(1.5, narration0 + 0.35), "held after the words"
+    assert 2.5 + narration1 - 0.1 <= ends[1] <= min(4.5, 2.5 + narration1 + 0.35)
 
 
 def test_narration_starts_with_its_scene_and_the_silent_scene_stays_quiet(
@@ -132,29 +134,6 @@ def test_narration_starts_with_its_scene_and_the_silent_scene_stays_quiet(
     )
     assert first > 1000 and third > 1000
     assert silent < 0.1 * min(first, third)
-
-
-def test_burned_subtitles_are_drawn_at_the_bottom_during_their_cues_only(
-    final: dict[str, Any], media: dict[str, Path], tmp_path: Path
-) -> None:
-    burned = ok("assemble_video", _request(media, tmp_path / "burned.mp4", burn_subtitles=True))
-    assert burned["reencoded"] is True
-    assert (burned["video_codec"], burned["audio_codec"]) == ("h264", "aac")
-    assert burned["duration"] == pytest.approx(4.5, abs=0.1)
-    with av.open(burned["output"]) as container:
-        assert container.streams.video[0].frames == round(4.5 * FPS)
-
-    def change(seconds: float, box: tuple[int, int, int, int]) -> float:
-        """How far the burned frame is from the plain one: re-encoding alone adds a little
-        everywhere, a caption a lot where it is drawn."""
-        plain = _frame_at(Path(final["output"]), seconds).crop(box)
-        drawn = _frame_at(Path(burned["output"]), seconds).crop(box)
-        return sum(ImageStat.Stat(ImageChops.difference(plain, drawn)).mean)
-
-    top, bottom = (0, 0, W, int(H * 0.4)), (0, int(H * 0.6), W, H)
-    assert change(0.5, bottom) > 2 * change(0.5, top), "cue 1 is drawn at the bottom"
-    assert change(3.5, bottom) > 2 * change(3.5, top), "and cue 2"
-    assert change(2.0, bottom) < 0.5 * change(0.5, bottom), "nothing in the scene without text"
 
 
 def test_clips_longer_or_shorter_than_their_scene_are_fitted_by_reencoding(
@@ -232,7 +211,13 @@ def test_an_ffmpeg_failure_exits_1_with_its_stderr_tail_and_leaves_nothing(
 def test_an_unreadable_result_exits_1_and_is_not_renamed(
     media: dict[str, Path], tmp_path: Path
 ) -> None:
-    env = _fake_ffmpeg(tmp_path, "open(sys.argv[-1], 'wb').write(b'not a video at all')")
+    real = imageio_ffmpeg.get_ffmpeg_exe()  # the sound is mixed for real; the MP4 is garbage
+    env = _fake_ffmpeg(
+        tmp_path,
+        "import os\n"
+        f"if not sys.argv[-1].endswith('.mp4'): os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n"
+        "open(sys.argv[-1], 'wb').write(b'not a video at all')",
+    )
     out = tmp_path / "out" / "f.mp4"
     code, result, _ = run_script("assemble_video", _request(media, out), env=env)
     assert (code, result["error"]["type"]) == (1, "unreadable_media")
@@ -251,7 +236,13 @@ def test_bad_fields_are_bad_input_naming_them(media: dict[str, Path], tmp_path: 
         ({"scenes": missing_sfx}, "'scenes[2].sfx'"),
         ({"loudness_lufs": 3}, "'loudness_lufs'"),
         ({"sfx_volume_db": "quiet"}, "'sfx_volume_db'"),
-        ({"burn_subtitles": "yes"}, "'burn_subtitles'"),
+        ({"captions": "yes"}, "'captions'"),
+        ({"format": "square"}, "'format'"),
+        ({"crossfade": 1.0}, "'crossfade'"),
+        ({"caption_style": {"colour": "red"}}, "'caption_style.colour'"),
+        ({"caption_style": {"font": "A,B"}}, "'caption_style.font'"),
+        ({"music": {"file": str(tmp_path / "nope.wav")}}, "'music.file'"),
+        ({"thumbnail": str(tmp_path / "t.png")}, "'thumbnail'"),
         ({"width": 321}, "'width'"),
         ({"output": str(tmp_path / "f.mkv")}, "'output'"),
     ]
@@ -271,21 +262,3 @@ def test_srt_timestamps_are_hh_mm_ss_mmm_and_cues_are_numbered_blocks() -> None:
     assert (
         text == "1\n00:00:00,000 --> 00:00:01,250\nOne.\n\n2\n00:00:02,000 --> 00:00:03,500\nTwo.\n"
     )
-
-
-def test_captions_render_without_system_fonts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    imaging, captions = load_script("_imaging"), load_script("_captions")
-    monkeypatch.setattr(imaging, "_FONT_DIRS", ())
-    imaging.load_font.cache_clear()
-    try:
-        x, y = captions.render(
-            captions.Cue(0, 1, "No fonts needed here."), W, H, tmp_path / "c.png"
-        )
-    finally:
-        imaging.load_font.cache_clear()
-    with Image.open(tmp_path / "c.png") as png:
-        assert png.mode == "RGBA" and png.width <= W and y + png.height <= H
-        assert png.getchannel("A").getextrema() == (0, 255), "rounded corners, opaque text"
-        assert x == (W - png.width) // 2

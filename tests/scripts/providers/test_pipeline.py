@@ -22,6 +22,7 @@ from prefect.client.schemas.filters import (
 )
 from sqlalchemy import select
 
+from flows.artifacts import scene_costs
 from flows.core import videos
 from flows.core.errors import StepError
 from flows.core.media import probe
@@ -153,10 +154,15 @@ async def test_a_paid_channel_makes_the_video_retrying_only_the_rate_limited_ite
     video: Video = rows["video"][0]
     assert video.cost_usd == pytest.approx(sum(expected.values())) == result["cost_usd"]
     done = [r for r in rows["runs"] if r.status == "completed"]
+    done = [r for r in done if r.label]  # items (publishing runs have no label)
     by_step = {step: sum(r.output["cost_usd"] for r in done if r.label.startswith(step + "/"))
                for step in expected}  # fmt: skip
     assert by_step == pytest.approx(expected), "the items' costs add up to their step's"
     assert {r.output["provider"] for r in done if r.label.startswith("video/")} == {"kling"}
+    per_scene = await scene_costs(result["video_id"], ["dawn", "forest", "storm"])
+    assert set(per_scene) == {"dawn", "forest", "storm"}
+    assert sum(per_scene.values()) == pytest.approx(video.cost_usd)
+    assert per_scene["storm"] > per_scene["forest"] > 0, "two pictures and a longer sfx"
 
     captured = capfd.readouterr()
     prefect_text = await _prefect_text(str(video.flow_run_id), "assembling")
