@@ -17,9 +17,10 @@ install: $(INSTALLED)
 demo: install
 	$(VENV)/bin/reelflow demo --approve
 
-## The whole test suite (PostgreSQL tests skip outside CI when the server is down).
+## The whole test suite (PostgreSQL tests skip outside CI when the server is down), in two
+## processes (each with its own Prefect server and databases), a test file per process at once.
 test: install
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 ## Only the end-to-end deployment test (real server, work pool and worker).
 test-e2e: install
