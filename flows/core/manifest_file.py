@@ -19,11 +19,18 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from flows.core.errors import ManifestError
 from flows.core.manifest_limits import MAX_DEPTH, MAX_NODES, MAX_PLAN_BYTES
 
-__all__ = ["parse_plan_text", "read_plan_file"]
+__all__ = ["parse_plan_text", "read_bounded_text", "read_plan_file"]
 
 
 def read_plan_file(path: Path) -> Any:
     """The parsed content of a .yaml, .yml or .json plan file."""
+    text = read_bounded_text(path, what="a plan")
+    return parse_plan_text(text, source=str(path), json_syntax=path.suffix.lower() == ".json")
+
+
+def read_bounded_text(path: Path, *, what: str) -> str:
+    """A plan's (or an outline's) text: at most ``MAX_PLAN_BYTES`` read, UTF-8 (a BOM is
+    allowed); a ManifestError naming the file otherwise."""
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_PLAN_BYTES + 1)
@@ -31,17 +38,16 @@ def read_plan_file(path: Path) -> Any:
         raise ManifestError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
     if len(raw) > MAX_PLAN_BYTES:
         raise ManifestError(
-            f"{path}: larger than {MAX_PLAN_BYTES / 2**20:g} MiB; a plan is smaller"
+            f"{path}: larger than {MAX_PLAN_BYTES / 2**20:g} MiB; {what} is smaller"
         )
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ManifestError(
             f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
-            "save the plan as UTF-8"
+            f"save the {what.split(' ', 1)[-1]} as UTF-8"
         ) from None
-    return parse_plan_text(text, source=str(path), json_syntax=path.suffix.lower() == ".json")
 
 
 def parse_plan_text(text: str, *, source: str, json_syntax: bool = False) -> Any:

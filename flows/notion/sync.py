@@ -107,7 +107,7 @@ async def _board_of_video(video_id: int) -> str | None:
     return block.notion_board if block is not None else None
 
 
-async def wait_for_syncs(video_id: int, timeout: float = 5.0) -> None:
+async def wait_for_syncs(video_id: int, timeout: float = 15.0) -> None:
     """At the end of a run: give the video's syncs ``timeout`` seconds, then stop them."""
     with _lock:
         local = _local.get(_key(video_id))

@@ -10,26 +10,14 @@ import secrets
 from pathlib import Path
 
 from flows.core.errors import ManifestError
-from flows.core.manifest_limits import MAX_PLAN_BYTES
+from flows.core.manifest_file import read_bounded_text
 
 __all__ = ["read_outline", "write_plan"]
 
 
 def read_outline(path: Path) -> str:
     """The outline's text: at most ``MAX_PLAN_BYTES``, UTF-8 (a BOM is allowed)."""
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_PLAN_BYTES + 1)
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_PLAN_BYTES:
-        raise ManifestError(f"{path}: larger than {MAX_PLAN_BYTES // 2**20} MiB")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(
-            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
-        ) from None
+    return read_bounded_text(path, what="an outline")
 
 
 def write_plan(target: Path, text: str, *, force: bool = False) -> None:

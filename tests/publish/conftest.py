@@ -109,8 +109,8 @@ async def approved_video(
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(mp4, final)
     final.with_suffix(".srt").write_text("1\n00:00:00,000 --> 00:00:00,500\nThe day begins.\n")
-    (root / "composites").mkdir(exist_ok=True)
-    Image.new("RGB", (64, 36), "navy").save(root / "composites" / f"{manifest.scenes[0].id}.png")
+    thumbnail = root / "assembly" / f"{project}-thumbnail.jpg"  # as the assembly makes it
+    Image.new("RGB", (128, 72), "navy").save(thumbnail, "JPEG")
     async with session_scope() as session:
         video = await videos.create_video(session=session, channel=channel, manifest=manifest)
         for status in PATH_TO_APPROVED:

@@ -39,7 +39,7 @@ async def test_run_approve_publishes_to_the_folder_and_the_card_shows_it(
     assert status["public_url"] == (entry / "tiny-1.mp4").as_uri()
     assert f"video 1: published {status['public_url']}" in result.stdout
     assert sorted(p.name for p in entry.iterdir()) == [
-        "metadata.json", "thumbnail.png", "tiny-1.mp4", "tiny-1.srt",
+        "metadata.json", "thumbnail.jpg", "tiny-1.mp4", "tiny-1.srt",
     ]  # fmt: skip
     assert sha256(entry / "tiny-1.mp4") == sha256(Path(status["output"]))
     meta = json.loads((entry / "metadata.json").read_text())
