@@ -70,6 +70,11 @@ class Channel(Block):
     budget_usd: float | None = Field(
         default=None, ge=0, description="Spending cap per video, overridable per run."
     )
+    loudness_lufs: float | None = Field(
+        default=None, ge=-30, le=-5,
+        description="Integrated loudness of this channel's videos (LUFS) when a plan names "
+        "none; default -14, the level YouTube plays at.",
+    )  # fmt: skip
     step_retries: dict[str, int] = Field(
         default_factory=dict,
         description="Immediate retries of a transiently failing item, per step "

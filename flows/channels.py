@@ -83,6 +83,7 @@ async def resolve_channel(name: str) -> ChannelConfig:
         providers=dict(block.providers),
         models=dict(block.models),
         budget_usd=block.budget_usd,
+        loudness_lufs=block.loudness_lufs,
         step_concurrency=dict(block.step_concurrency),
         step_retries=dict(block.step_retries),
         notion_board=block.notion_board,

@@ -91,6 +91,8 @@ async def _produce(
 ) -> dict[str, Any]:  # fmt: skip
     """Make, review, apply changes and make again, until a decision or the review expires."""
     config = await resolve_channel(channel_name)
+    if plan.loudness_lufs is None and config.loudness_lufs is not None:  # the channel's target
+        plan = plan.model_copy(update={"loudness_lufs": config.loudness_lufs})
     paths = VideoPaths.for_video(config.output_root, channel_name, plan.project_id)
     final = paths.final(plan.project_id)
     resumed = video.status == "awaiting_review" and not problems_with_final(final, plan.duration)
@@ -138,7 +140,7 @@ async def _make(
         raise StepError(message, step="assembly", status="assembly_error")
     async with session_scope() as session:
         await record_loudness(
-            session=session, video_id=video.id, target=plan.loudness_lufs, measured=loudness
+            session=session, video_id=video.id, target=plan.loudness_target, measured=loudness
         )
     finished = await _mark_finished(video.id, final)
     await publish_summary(finished, final)

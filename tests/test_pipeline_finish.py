@@ -94,3 +94,23 @@ async def test_every_format_is_made_and_validated_with_a_music_file(
     vertical.write_bytes(vertical.read_bytes()[: vertical.stat().st_size // 3])
     problems, _ = check_outputs(plan, paths)
     assert problems and all(p.startswith("tiny-vertical.mp4: ") for p in problems)
+
+
+async def test_a_channels_loudness_target_is_met_when_the_plan_names_none(
+    configure: Configure,
+) -> None:
+    configure(scripts_dir=PROJECT_ROOT / "scripts", retry_delay_seconds="0.05")
+    made = await asyncio.to_thread(
+        CliRunner().invoke, app, ["channel", "create", "quiet", "--loudness", "-18"]
+    )
+    assert made.exit_code == 0, made.output
+    result = await produce(TINY, channel="quiet")
+    async with session_scope() as session:
+        video = await videos.get_video(session=session, video_id=result["video_id"])
+    figures = video.step_completion["loudness"]["landscape"]
+    assert figures["target"] == -18.0 and abs(figures["integrated"] + 18.0) <= 0.5
+    assert figures["true_peak"] <= -1.0
+    refused = await asyncio.to_thread(
+        CliRunner().invoke, app, ["channel", "create", "loud", "--loudness", "-2"]
+    )
+    assert refused.exit_code == 2 and "less than or equal to -5" in refused.output

@@ -99,6 +99,10 @@ def create(
     max_recoveries: Annotated[
         int | None, typer.Option(min=0, help="Start a crashed video again at most N times.")
     ] = None,
+    loudness: Annotated[
+        float | None,
+        typer.Option(min=-30, max=-5, help="LUFS of its videos when a plan names none (-14)."),
+    ] = None,
     publisher: Annotated[
         str | None, typer.Option(help="Where approved videos go: youtube or folder.")
     ] = None,
@@ -134,6 +138,7 @@ def create(
         retry_later=retry_later, retry_base_minutes=retry_base_minutes,
         retry_max_age_hours=retry_max_age_hours, max_recoveries=max_recoveries,
         budget_usd=budget, max_concurrent_videos=max_videos, notion_board=notion_board,
+        loudness_lufs=loudness,
         publisher=publisher, privacy_status=privacy, contains_synthetic_media=synthetic_media,
         **{_CREDENTIALS[p][0]: block for p, block in refs.items()},
     )  # fmt: skip

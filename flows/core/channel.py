@@ -34,6 +34,7 @@ class ChannelConfig:
     providers: dict[str, str] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     budget_usd: float | None = None
+    loudness_lufs: float | None = None  # plans that name none: this, else -14
     step_concurrency: dict[str, int] = field(default_factory=dict)
     step_retries: dict[str, int] = field(default_factory=dict)
     notion_board: str | None = None

@@ -44,6 +44,9 @@ Colour = Annotated[str, AfterValidator(_colour)]
 Line = Annotated[str, AfterValidator(_line)]
 
 
+DEFAULT_LOUDNESS = -14.0  # LUFS: what YouTube normalises playback to
+
+
 class _Strict(BaseModel):  # as flows/core/manifest.py's
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -103,14 +106,23 @@ class MediaOptions(_Strict):
         description="landscape: the plan's resolution; vertical: a 9:16 cut (1080x1920 for 720p).",
     )
     crossfade: float = Field(default=0.0, ge=0, le=MAX_CROSSFADE, allow_inf_nan=False)
-    loudness_lufs: float = Field(
-        default=-14.0, ge=-30, le=-5, allow_inf_nan=False, description="Integrated target."
+    loudness_lufs: float | None = Field(
+        default=None,
+        ge=-30,
+        le=-5,
+        allow_inf_nan=False,
+        description="Integrated target; default the channel's, else -14 (YouTube's level).",
     )
     burn_subtitles: bool | None = Field(
         default=None,
         exclude=True,
         description="Old name: true is captions: burned, false is captions: srt.",
     )
+
+    @property
+    def loudness_target(self) -> float:
+        """The integrated loudness the assembly aims at (LUFS)."""
+        return DEFAULT_LOUDNESS if self.loudness_lufs is None else self.loudness_lufs
 
     @model_validator(mode="before")
     @classmethod

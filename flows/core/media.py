@@ -183,7 +183,7 @@ def check_outputs(plan: Manifest, paths: VideoPaths) -> tuple[list[str], dict[st
         problems += [
             f"{path.name}: {problem}"
             for problem in problems_with_final(
-                path, plan.duration, size=size, loudness_lufs=plan.loudness_lufs, measured=found
+                path, plan.duration, size=size, loudness_lufs=plan.loudness_target, measured=found
             )
         ]
         if found:

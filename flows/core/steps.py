@@ -320,7 +320,7 @@ def _assembly(m: Manifest, paths: VideoPaths, providers: dict[str, str]) -> Iter
     common = {
         "scenes": scenes, "width": m.width, "height": m.height, "fps": m.fps,
         "captions": m.captions, "caption_style": m.caption_style.model_dump(),
-        "music": music, "crossfade": m.crossfade, "loudness_lufs": m.loudness_lufs,
+        "music": music, "crossfade": m.crossfade, "loudness_lufs": m.loudness_target,
         "title": m.title,
     }  # fmt: skip
     for fmt in m.formats:

@@ -337,7 +337,7 @@ def test_captions_are_burned_by_default_with_the_bundled_font_at_minus_14_lufs()
         0.0,
         None,
     )
-    assert plan.loudness_lufs == -14.0 and plan.caption_style.font == "Source Sans Pro"
+    assert plan.loudness_target == -14.0 and plan.caption_style.font == "Source Sans Pro"
 
 
 @pytest.mark.parametrize(("old", "captions"), [(True, "burned"), (False, "srt")])
