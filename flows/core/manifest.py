@@ -48,7 +48,7 @@ CHANGEABLE_FIELDS = ("title", "background", "foreground", "motion", "narration",
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RESOLUTION = re.compile(r"^(\d{2,5})x(\d{2,5})$")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = limits.CONTROL
 
 
 def _text(value: str) -> str:

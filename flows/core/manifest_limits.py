@@ -6,7 +6,10 @@ Characters are Python ``str`` characters (Unicode code points), as the providers
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "CONTROL",
     "MAX_BACKGROUND",
     "MAX_DEPTH",
     "MAX_FOREGROUND",
@@ -20,6 +23,9 @@ __all__ = [
     "MAX_SFX",
     "MAX_VOICE",
 ]
+
+# What no text in a plan may hold: control characters other than tab, newline and CR.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # The file, before parsing. The 72-second demo plan is 6 KB; 1 MiB is hundreds of scenes.
 MAX_PLAN_BYTES = 1024 * 1024

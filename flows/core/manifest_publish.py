@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from flows.core.manifest_limits import CONTROL
+
 __all__ = [
     "MAX_DESCRIPTION_BYTES",
     "MAX_TAGS_CHARS",
@@ -38,7 +40,6 @@ MAX_TAGS_CHARS = 500
 MAX_CAPTION_NAME = 150  # captions.insert: nameTooLong beyond
 Privacy = Literal["public", "unlisted", "private"]
 ANGLE = re.compile(r"[<>]")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 PLAYLIST = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
 
