@@ -113,6 +113,7 @@ async def test_the_server_crashes_a_reelflow_run_that_stops_heartbeating() -> No
         )
         tag = {"prefect.resource.id": "prefect.tag.reelflow", "prefect.resource.role": "tag"}
         try:
+            await _wait_until_the_server_evaluates(client, created_after=probe.name)
             async with get_events_client() as events:
                 for resource_id, related in ((ids[0], [tag]), (ids[1], [])):
                     await events.emit(
@@ -130,6 +131,47 @@ async def test_the_server_crashes_a_reelflow_run_that_stops_heartbeating() -> No
     assert crashed.type == StateType.CRASHED, f"still {crashed.name} 60 s after its heartbeat"
     assert "No heartbeat for 90 s" in (crashed.message or "")
     assert untouched is not None and untouched.type == StateType.RUNNING
+
+
+async def _wait_until_the_server_evaluates(client: PrefectClient, created_after: str) -> None:
+    """Wait until the server's trigger service has loaded the automations made so far.
+
+    It learns of a new automation asynchronously (PostgreSQL NOTIFY, or its 5-s reconcile):
+    an event sent right after ``create_automation`` can be evaluated before the automation
+    is loaded, and a proactive trigger that missed its ``after`` event never fires. So a
+    sentinel automation, created after the one under test, changes a throwaway flow run's
+    state when it sees a ping; once it acts, everything created before it is loaded too.
+    """
+
+    @flow
+    def sentinel_run() -> None: ...
+
+    target = await client.create_flow_run(sentinel_run, state=Running())
+    resource = f"prefect.flow-run.{target.id}"
+    sentinel = AutomationCore(
+        name=f"sentinel-after-{created_after}",
+        trigger=EventTrigger(
+            expect={"reelflow.test.ping"},
+            match={"prefect.resource.id": resource},
+            posture=Posture.Reactive,
+            threshold=1,
+        ),
+        actions=[ChangeFlowRunState(state=StateType.COMPLETED, force=True)],
+    )
+    sentinel_id = await client.create_automation(sentinel)
+    try:
+        deadline = time.monotonic() + 60
+        async with get_events_client() as events:
+            while True:
+                await events.emit(
+                    Event(event="reelflow.test.ping", resource={"prefect.resource.id": resource})
+                )
+                state = await _wait_for_state(client, target.id, StateType.COMPLETED, timeout=2)
+                if state.type == StateType.COMPLETED:
+                    return
+                assert time.monotonic() < deadline, "the server never loaded a new automation"
+    finally:
+        await client.delete_automation(sentinel_id)
 
 
 async def _wait_for_state(
