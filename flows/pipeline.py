@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.states import Failed
 
-from flows.artifacts import publish_review, publish_summary
+from flows.artifacts import publish_summary
 from flows.budget import check_budget, check_plan_budget
 from flows.channels import resolve_channel
 from flows.core import videos
@@ -36,6 +36,7 @@ from flows.notion.sync import wait_for_syncs
 from flows.planning.fit import after_step, step_order
 from flows.publish.publish import publish_video
 from flows.review import ReviewDecision, TimeoutAction, review_gate
+from flows.review.previews import publish_review
 from flows.runs import holding_video, on_cancelled, on_crashed, on_failed
 from flows.status import change_status
 from flows.steps import item_runner, run_step

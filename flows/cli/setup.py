@@ -1,6 +1,6 @@
 """``reelflow setup``: register Reelflow's blocks, create its global concurrency limits, the
 automation that marks zombie flow runs Crashed and, with ``--notify``, the ones that tell
-reviewers (``flows/automations.py``).
+reviewers (``flows/review/notify.py``).
 
 The limits and block types are also made on first use when missing (``flows.bootstrap``,
 same values): ``setup`` is needed for the automation and to tune or reset the limits.
@@ -26,16 +26,11 @@ from prefect.client.schemas.actions import (
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
-from flows.automations import (
-    ZOMBIE_AUTOMATION,
-    ensure_automation,
-    reminder_automation,
-    review_automation,
-    zombie_automation,
-)
+from flows.automations import ZOMBIE_AUTOMATION, ensure_automation, zombie_automation
 from flows.bootstrap import LIMITS, Limit
 from flows.cli.common import run
 from flows.core.errors import ConfigError
+from flows.review.notify import reminder_automation, review_automation
 
 __all__ = [
     "LIMITS",

@@ -53,7 +53,7 @@ from flows.notion.cards import CardState, card_properties
 from flows.notion.client import NotionCaller, NotionRateLimited, backoff, query_all
 from flows.notion.provision import explain
 from flows.notion.schema import BoardConfig, BoardMap
-from flows.review import review_link
+from flows.review.links import review_link
 
 __all__ = ["log", "push_card", "review_link"]
 

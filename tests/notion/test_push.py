@@ -7,7 +7,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
 from flows.media.keys import media_link
-from flows.review import review_link
+from flows.review.links import review_link
 from tests.conftest import Configure
 
 

@@ -22,13 +22,13 @@ from prefect.client.schemas.filters import (
 )
 from sqlalchemy import select
 
-from flows.artifacts import scene_costs
 from flows.core import videos
 from flows.core.errors import StepError
 from flows.core.media import probe
 from flows.core.models import ScriptExecution, StepRun, Video, VideoEvent
 from flows.core.settings import Settings
 from flows.core.store import session_scope
+from flows.review.previews import scene_costs
 from tests.conftest import PROJECT_ROOT, Configure
 from tests.factories import produce, runs_by_label, statuses
 from tests.scripts.providers.fakes import ChannelMaker, Fakes

@@ -20,19 +20,19 @@ from prefect.client.orchestration import get_client
 from prefect.events.schemas.automations import Posture
 from typer.testing import CliRunner
 
-from flows.automations import (
-    AWAITING_REVIEW_EVENT,
-    REMINDER_AUTOMATION,
-    REVIEW_AUTOMATION,
-    REVIEWED_EVENT,
-    reminder_automation,
-)
 from flows.cli.main import app
 from flows.core import videos
 from flows.core.settings import Settings
 from flows.core.store import session_scope
 from flows.pipeline import produce_video
 from flows.review import ReviewDecision, answer_when_paused
+from flows.review.notify import (
+    AWAITING_REVIEW_EVENT,
+    REMINDER_AUTOMATION,
+    REVIEW_AUTOMATION,
+    REVIEWED_EVENT,
+    reminder_automation,
+)
 from tests.conftest import PROJECT_ROOT, Configure
 from tests.factories import TINY, open_video
 
