@@ -1,14 +1,17 @@
 """The assembly's sound: narration, effects and a music bed ducked under the narration,
-then loudness-normalised in two passes and measured.
+then loudness-normalised (measure, then apply) and measured.
 
 1. ``mix``: every scene's narration and effect delayed to its scene's start and cut at its
    end; the music bed (looped to the length, at its volume, faded in and out) goes through
    ``sidechaincompress`` keyed by the narration, so it dips under speech; all into a 48 kHz
    stereo WAV. With ``stems`` the ducked bed is written too (to measure, or to remix).
-2. ``normalise``: loudnorm pass 1 measures the mix (integrated, true peak, LRA, threshold);
-   pass 2 applies those values (linear when loudnorm can) to a true peak of ``TP_AIM``, out
-   at 48 kHz. ebur128 then measures the result; when it is more than ``TOLERANCE`` LU off,
-   one gain correction follows (the limiter keeps the peak).
+2. ``normalise``: ebur128 measures the mix; the gain to the target is applied through a
+   true-peak limiter (at 192 kHz, ceiling under ``TP_AIM``), out at 48 kHz; ebur128 measures
+   the result and the gain is trimmed until it is within ``TRIM`` LU (at most ``PASSES``).
+   Not ``loudnorm``: where a linear gain would break the peak ceiling or the loudness range
+   (eSpeak's speech peaks stand far above its loudness) its linear mode reverts to dynamic
+   (ffmpeg's documentation of ``linear``), which reshapes the whole sound; the limiter
+   touches only the peaks, and the same ebur128 that checks the result sets the gain.
 3. ``measure``: ebur128 (integrated, true peak, LRA) of any file's audio, e.g. the final MP4.
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 from _contract import Failure
 from _media import ffmpeg, ffmpeg_log
 
-TP_AIM = -2.0  # loudnorm's true-peak ceiling; AAC adds a little, the check allows -1.0
+TP_AIM = -2.0  # the limiter's true-peak ceiling; AAC adds a little, the check allows -1.0
 TP_MAX = -1.0
 TOLERANCE = 0.5
 TRIM = 0.1  # LU: closer than this to the target, the gain is left as it is

@@ -3,9 +3,12 @@ valid one), an outline offline, a plan checked; every failure one line, no file 
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from flows.cli.main import app
@@ -108,6 +111,42 @@ def test_a_refused_key_a_missing_key_and_an_unpriced_model_are_one_line_each(
     assert "REELFLOW_GEMINI_API_KEY is not set" in keyless.stderr and "--from" in keyless.stderr
     assert len(gemini_text.seen()) == 1, "only the refused key reached the service"
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_channel_gives_the_plan_its_gemini_key_and_base_url(
+    settings: Settings, gemini_text: FakeGeminiText, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """``--channel NAME``: the key from the channel's GeminiCredentials block and its base
+    URL, with neither in this process's environment; the key never printed."""
+    name = f"plans-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_save_gemini_block(name, gemini_text.key))
+    monkeypatch.delenv("REELFLOW_GEMINI_API_KEY")
+    monkeypatch.delenv("REELFLOW_GEMINI_BASE_URL")
+    made = runner.invoke(app, ["channel", "create", name, "--credentials", f"gemini={name}",
+                               "--base-url", f"gemini={gemini_text.url}"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "canyons.yaml"
+    result = runner.invoke(app, [*TOPIC, "--channel", name, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_manifest(out).channel == name
+    [asked] = gemini_text.seen(method="POST")
+    assert asked.headers["x-goog-api-key"] == gemini_text.key
+    assert gemini_text.key not in result.output
+    keyless = runner.invoke(app, [*TOPIC, "--channel", "nobody-here", "--out", str(out)])
+    assert keyless.exit_code == 1
+    assert "channel 'nobody-here' uses gemini but has no credentials" in keyless.stderr
+    assert len(gemini_text.seen(method="POST")) == 1, "nothing sent without a key"
+
+
+async def _save_gemini_block(name: str, key: str) -> None:
+    from blocks import Channel
+    from blocks.providers import GeminiCredentials
+    from flows.bootstrap import ensure_block_types
+
+    await ensure_block_types(GeminiCredentials, Channel)
+    await GeminiCredentials(api_key=SecretStr(key)).asave(name)
 
 
 def test_an_outline_is_planned_offline_the_same_every_time(

@@ -8,9 +8,12 @@ stopped by pid at the end. Run alone with ``make test-e2e`` (``pytest -m e2e``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,8 +22,18 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import BIN, POOL, Stack, Unavailable, deployed_stack, kill_tree, submit
+from tests.e2e.stack import (
+    BIN,
+    POOL,
+    PROJECT_ROOT,
+    Stack,
+    Unavailable,
+    deployed_stack,
+    kill_tree,
+    submit,
+)
 from tests.factories import TINY, scripts_with_faults
+from tests.publish.youtube_fake import FakeYouTube
 
 pytestmark = pytest.mark.e2e
 
@@ -189,3 +202,60 @@ def test_two_deployed_runs_of_one_plan_on_two_workers_make_one_video_and_each_it
     finally:
         for worker in workers:
             kill_tree(worker, signal.SIGTERM)
+
+
+def test_a_quota_refusal_waits_and_the_publish_pending_deployment_publishes_it(
+    stack: Stack,
+) -> None:
+    """Approve → YouTube (the stand-in) answers 403 quotaExceeded → ``publish_waiting``;
+    once its time has come, a run of the ``publish-pending`` deployment publishes it: one
+    video on the stand-in, our MP4's bytes."""
+    youtube = FakeYouTube().start()
+    youtube.uploads_left = 0  # [QU] the videos.insert bucket is empty for today
+    env = {
+        **stack.env, **{f"REELFLOW_{k}": v for k, v in youtube.env().items()},
+        "REELFLOW_PUBLISHER": "youtube", "REELFLOW_YOUTUBE_BACKOFF_SECONDS": "0.01",
+    }  # fmt: skip
+    worker = stack.start(
+        str(BIN / "prefect"), "worker", "start", "--pool", POOL, env=env, log="worker-6"
+    )
+    try:  # the plan of the first test: its items come from the cache, if it ran
+        flow_run_id = submit(stack, str(TINY), "--channel", "e2e")
+        stack.wait_for_state(flow_run_id, {"Suspended"}, timeout=180)
+        video_id = _video_of(stack, flow_run_id)["video_id"]
+        approved = stack.cli("review", "approve", str(video_id), env=env)
+        assert approved.returncode == 0, approved.stderr
+        stack.wait_for_state(flow_run_id, {"COMPLETED"}, timeout=120)
+        waiting = json.loads(stack.cli("status", str(video_id), "--json").stdout)
+        assert waiting["status"] == "publish_waiting", waiting
+        assert "quota" in (waiting["error"] or ""), waiting
+        assert not youtube.videos
+        # Midnight Pacific: the bucket is full again, and the video's time has come.
+        youtube.uploads_left = 100
+        stack.query(
+            "UPDATE videos SET next_attempt_at = now() - interval '1 second' "
+            "WHERE id = $1 RETURNING id",
+            video_id,
+        )
+        pending = _run_deployment(stack, "publish-pending/publish-pending")
+        stack.wait_for_state(pending, {"COMPLETED"}, timeout=120)
+        final = json.loads(stack.cli("status", str(video_id), "--json").stdout)
+        assert final["status"] == "published", final
+        [video] = youtube.videos.values()
+        assert final["public_url"].endswith(video.id), final
+        assert video.sha256 == hashlib.sha256(Path(final["output"]).read_bytes()).hexdigest()
+    finally:
+        kill_tree(worker, signal.SIGTERM)
+        youtube.stop()
+
+
+def _run_deployment(stack: Stack, name: str) -> str:
+    """``prefect deployment run NAME``, as a user (or its schedule) starts it; the run's id."""
+    done = subprocess.run(
+        [str(BIN / "prefect"), "deployment", "run", name], env=stack.env, cwd=PROJECT_ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout)
+    assert found, done.stdout
+    return found.group(1)
