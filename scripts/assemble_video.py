@@ -34,11 +34,12 @@ Output (stdout JSON line):
 
 Providers: local (ffmpeg, model "ffmpeg"). Scene i starts at the sum of the durations before
 it. Sound: see _mix.py (ducking, a measured gain through a true-peak limiter, ebur128).
-Captions: _captions.py (phrases timed to the words); layout per format: _layout.py. Titles and captions are drawn by
-libass after the camera move. With no titles, nothing burned, no crossfade and matching H.264
-clips, the landscape picture is stream-copied. The MP4 is probed (video and audio present,
-duration within 0.5 s of the scenes' total) and its loudness measured (within 0.5 LU of the
-target, true peak <= -1 dBTP) before the files are renamed into place.
+Captions: _captions.py (phrases timed to the words); layout per format: _layout.py. Titles
+and captions are drawn by libass after the camera move. With no titles, nothing burned, no
+crossfade and matching H.264 clips, the landscape picture is stream-copied. The MP4 is
+probed (video and audio present, duration within 0.5 s of the scenes' total) and its
+loudness measured (within 0.5 LU of the target, true peak <= -1 dBTP) before the files are
+renamed into place.
 """
 
 from __future__ import annotations
