@@ -21,12 +21,14 @@ they look like.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
 import stat
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -86,6 +88,55 @@ class ScriptSpec:
         if self.requirements is not None:
             digest.update(self.requirements.read_bytes())
         return digest.hexdigest()
+
+    def helpers(self) -> tuple[list[Path], bool]:
+        """The helper modules (``_*.py`` beside the script) a Python script imports, directly
+        or through other helpers, sorted; and whether any of that code names the ``fonts``
+        folder (the fonts shipped beside the scripts). What else lies in the folder does not
+        change what this script does, so it is no part of its cache keys."""
+        if self.runtime != "python":
+            return [], False
+        folder, seen, fonts = self.path.parent, set[Path](), False
+        todo = [self.path]
+        while todo:
+            path = todo.pop()
+            imports, names_fonts = _code_facts(path, *_stamp(path))
+            fonts = fonts or names_fonts
+            for name in imports:
+                helper = folder / f"{name}.py"
+                if helper not in seen and helper.is_file():
+                    seen.add(helper)
+                    todo.append(helper)
+        return sorted(seen), fonts
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return -1, -1
+    return info.st_mtime_ns, info.st_size
+
+
+@lru_cache(maxsize=512)
+def _code_facts(path: Path, mtime_ns: int, size: int) -> tuple[frozenset[str], bool]:
+    """The ``_``-prefixed top-level modules ``path`` imports anywhere (in functions too), and
+    whether it holds the string ``"fonts"``; memoised on the file's mtime and size. A file
+    that does not parse imports nothing here: running it will say what is wrong."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return frozenset(), False
+    imports: set[str] = set()
+    fonts = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imports.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Constant) and node.value == "fonts":
+            fonts = True
+    return frozenset(name for name in imports if name.startswith("_")), fonts
 
 
 @dataclass(frozen=True)

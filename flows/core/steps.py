@@ -341,13 +341,16 @@ _BUILDERS = {
 
 
 def cache_key(item: Item, script: ScriptSpec) -> str:
-    """The item's cache key: script content and entry, provider, model, input, upstream files."""
+    """The item's cache key: script content and entry, the helpers it imports (and the fonts
+    when it uses them), provider, model, input, upstream files."""
     digest = hashlib.sha256()
     digest.update(script.fingerprint().encode())
-    for helper in sorted(script.path.parent.glob("_*.py")):
-        digest.update(helper.read_bytes())  # shared helpers change behaviour too
-    for font in sorted((script.path.parent / "fonts").glob("*")):
-        digest.update(font.name.encode() + file_digest(font).encode())  # captions and titles
+    helpers, uses_fonts = script.helpers()
+    for helper in helpers:  # the shared code it imports changes what it does too
+        digest.update(helper.name.encode() + file_digest(helper).encode())
+    if uses_fonts:  # captions and titles
+        for font in sorted((script.path.parent / "fonts").glob("*")):
+            digest.update(font.name.encode() + file_digest(font).encode())
     described = {"provider": item.provider, "model": item.model, "input": item.input}
     digest.update(json.dumps(described, sort_keys=True, default=str).encode())
     for path in item.upstream:
