@@ -46,6 +46,8 @@ __all__ = [
 
 CHANGEABLE_FIELDS = ("title", "background", "foreground", "motion", "narration", "sfx")
 
+# Folders of a channel that are not a project's (flows/core/publishing.py: published/).
+RESERVED_PROJECT_IDS = frozenset({"published"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RESOLUTION = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 CONTROL = limits.CONTROL
@@ -117,6 +119,10 @@ class Scene(_Strict):
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
             raise ValueError("use lowercase letters, digits, - and _ (at most 64)")
+        if value in RESERVED_PROJECT_IDS:
+            raise ValueError(
+                f"{value!r} is the name of the channel's folder of published videos; choose another"
+            )
         return value
 
 
@@ -139,6 +145,10 @@ class Manifest(MediaOptions):
     def _project_slug(cls, value: str) -> str:
         if not SLUG.match(value):
             raise ValueError("use lowercase letters, digits, - and _ (at most 64)")
+        if value in RESERVED_PROJECT_IDS:
+            raise ValueError(
+                f"{value!r} is the name of the channel's folder of published videos; choose another"
+            )
         return value
 
     @field_validator("channel")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.core.errors import ManifestError
-from flows.core.manifest import Manifest, parse_manifest
+from flows.core.manifest import RESERVED_PROJECT_IDS, Manifest, parse_manifest
 from flows.core.manifest_limits import MAX_BACKGROUND
 from flows.core.narration_fit import estimate_speech, scene_length_for
 
@@ -117,7 +117,7 @@ def plan_data(text: str, options: OutlineOptions, *, source: str = "outline") ->
     fps = _number(hints["fps"], "fps", source, integer=True) if "fps" in hints else options.fps
     plan: dict[str, Any] = {
         "title": title,
-        "project_id": slug(title, fallback="video"),
+        "project_id": _project_id(title),
         "resolution": hints.get("resolution") or options.resolution,
         "fps": fps,
         "voice": voice,
@@ -269,6 +269,11 @@ def slug(text: str, *, fallback: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     made = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64].strip("-")
     return made or fallback
+
+
+def _project_id(title: str) -> str:
+    made = slug(title, fallback="video")
+    return f"{made[:58]}-video" if made in RESERVED_PROJECT_IDS else made
 
 
 def _unique(title: str, index: int, used: set[str]) -> str:

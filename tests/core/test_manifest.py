@@ -138,6 +138,15 @@ def test_optional_prompts_may_be_left_empty_but_not_blank(field: str) -> None:
     assert refused(with_scene(**{field: "  "})).endswith(f"{field}: must not be blank")
 
 
+def test_the_published_folders_name_is_not_a_project_id() -> None:
+    message = refused({**tiny(), "project_id": "published"})
+    assert message.endswith(
+        "project_id: 'published' is the name of the channel's folder of published videos; "
+        "choose another"
+    )
+    assert parse_manifest({**tiny(), "project_id": "published-1"}).project_id == "published-1"
+
+
 def test_control_characters_such_as_nul_are_refused() -> None:
     message = refused(with_scene(narration="hello\x00world"))
     assert message.endswith("narration: must not contain control characters (such as NUL)")

@@ -73,6 +73,8 @@ def test_a_bad_outline_is_one_line_naming_where(outline: str, problem: str) -> N
 def test_a_card_title_stands_in_for_a_missing_heading_and_ids_stay_unique() -> None:
     plan = outline_to_plan("## Intro\nOne.\n\n## Intro\nTwo.\n", OutlineOptions(title="Café"))
     assert plan.project_id == "cafe" and [s.id for s in plan.scenes] == ["intro", "intro-2"]
+    published = outline_to_plan("# Published\n## A\nSaid.\n")
+    assert published.project_id == "published-video", "not the channel's published/ folder"
 
 
 @pytest.mark.usefixtures("prefect_api")
