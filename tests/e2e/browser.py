@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -70,6 +70,16 @@ def _starts(label: str) -> re.Pattern[str]:
     return re.compile(rf"^\s*{re.escape(label)}(\s|$)")
 
 
+def _resume_answer(page: Page, submit: Callable[[], None]) -> dict[str, Any]:
+    """Click the form's submit and wait for the server's answer to the resume request it
+    sends: closing the page before the request has left would drop the decision."""
+    with page.expect_response(
+        lambda r: r.url.endswith("/resume") and r.request.method == "POST", timeout=60_000
+    ) as answered:
+        submit()
+    return dict(answered.value.json())
+
+
 class V1Form:
     """The Resume dialog of the V1 UI (the page ``reelflow``'s review links open)."""
 
@@ -102,6 +112,10 @@ class V1Form:
 
     def submit(self) -> None:
         self.dialog.get_by_role("button", name="Submit").click()
+
+    def resume(self) -> dict[str, Any]:
+        """Submit, and the server's answer (``{"status": "ACCEPT", …}`` when it resumed)."""
+        return _resume_answer(self.page, self.submit)
 
 
 class V2Form:
@@ -137,3 +151,7 @@ class V2Form:
 
     def submit(self) -> None:
         self.dialog.get_by_role("button", name="Resume").click()
+
+    def resume(self) -> dict[str, Any]:
+        """Submit, and the server's answer (``{"status": "ACCEPT", …}`` when it resumed)."""
+        return _resume_answer(self.page, self.submit)

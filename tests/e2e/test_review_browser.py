@@ -160,7 +160,7 @@ def test_b_reject_with_a_reason_rejects_the_video_and_stores_the_reason(review: 
     form.type("Reason", "The storm scene is too dark.")
     form.type("Reviewer", "grace")
     shot(page, "b-reject")
-    form.submit()
+    assert form.resume()["status"] == "ACCEPT"
     review.stack.wait_for_state(review.runs["b"], {"COMPLETED"}, timeout=90)
     page.close()
     video = review.video("b")
@@ -180,7 +180,7 @@ def test_c_request_changes_on_one_scene_redoes_only_its_items(review: Review) ->
     form.choose("Scene", "storm")
     form.type("Narration", "At last the rain stops.")
     shot(page, "c-request-changes")
-    form.submit()
+    assert form.resume()["status"] == "ACCEPT"
     page.close()
     assert review.wait_at_gate("a", round=1) == video_id
     after = Counter(label for label, _ in review.stack.executions(video_id))
@@ -199,7 +199,7 @@ def test_d_approve_completes_the_run_and_approves_the_video(review: Review) -> N
     form.type("Notes", "ship it")
     form.type("Reviewer", "ada")
     shot(page, "d-approve")
-    form.submit()
+    assert form.resume()["status"] == "ACCEPT"
     review.stack.wait_for_state(review.runs["a"], {"COMPLETED"}, timeout=90)
     page.close()
     video = review.video("a")
