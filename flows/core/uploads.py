@@ -47,7 +47,8 @@ __all__ = [
 
 
 async def get_upload(*, session: AsyncSession, video_id: int) -> UploadSession | None:
-    return await session.scalar(select(UploadSession).where(UploadSession.video_id == video_id))
+    found = await session.scalars(select(UploadSession).where(UploadSession.video_id == video_id))
+    return found.first()
 
 
 async def open_upload(

@@ -172,7 +172,7 @@ async def find_resumable_video(
     *, session: AsyncSession, channel: str, project_id: str
 ) -> Video | None:
     """The newest unfinished video of this channel and project, to resume instead of repeat."""
-    return await session.scalar(
+    found = await session.scalars(
         select(Video)
         .join(Channel)
         .where(
@@ -183,6 +183,7 @@ async def find_resumable_video(
         .order_by(Video.id.desc())
         .limit(1)
     )
+    return found.first()
 
 
 async def get_video(*, session: AsyncSession, video_id: int, lock: bool = False) -> Video:

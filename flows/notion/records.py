@@ -101,7 +101,8 @@ async def mark_notion_error(*, session: AsyncSession, video_id: int, message: st
 
 
 async def find_video_by_page(*, session: AsyncSession, page_id: str) -> Video | None:
-    return await session.scalar(select(Video).where(Video.notion_page_id == page_id))
+    found = await session.scalars(select(Video).where(Video.notion_page_id == page_id))
+    return found.first()
 
 
 async def list_notion_behind(
