@@ -129,18 +129,22 @@ def wait_healthy(api: str, timeout: float, server: subprocess.Popen[bytes] | Non
     raise TimeoutError("prefect server did not become healthy")
 
 
-def _pause_scheduled(api: str) -> None:
-    """Pause the scheduled deployments (intake, recover, prune…): the tests start every run
-    they look at themselves, and a recover pass starting videos of its own would race them."""
+def pause_scheduled(api: str, paused: bool = True) -> dict[str, str]:
+    """Pause (or resume) the scheduled deployments (intake, recover, prune…); their names
+    by id. The tests start every run they look at themselves, and a recover pass starting
+    videos of its own would race them."""
     with httpx.Client(base_url=api, timeout=30) as client:
         found = client.post("/deployments/filter", json={"limit": 200})
         found.raise_for_status()
-        for deployment in found.json():
-            if deployment.get("schedules"):
-                client.patch(f"/deployments/{deployment['id']}", json={"paused": True})
+        scheduled = {d["id"]: d["name"] for d in found.json() if d.get("schedules")}
+        for deployment_id in scheduled:
+            client.patch(f"/deployments/{deployment_id}", json={"paused": paused})
+    return scheduled
 
 
-def _run(stack: Stack, tool: str, *args: str) -> str:
+def run_tool(stack: Stack, tool: str, *args: str) -> str:
+    """One of the venv's commands (``prefect``, ``reelflow``) with the stack's environment,
+    from the project root; its stdout, after checking it succeeded."""
     done = subprocess.run(
         [str(BIN / tool), *args], env=stack.env, cwd=PROJECT_ROOT, capture_output=True,
         text=True, timeout=180,
@@ -188,10 +192,10 @@ def deployed_stack(
             log="server",
         )  # fmt: skip
         wait_healthy(api, timeout=120)
-        _run(stack, "prefect", "work-pool", "create", POOL, "--type", "process")
-        _run(stack, "reelflow", "db", "upgrade")
-        _run(stack, "prefect", "--no-prompt", "deploy", *deploy)
-        _pause_scheduled(api)
+        run_tool(stack, "prefect", "work-pool", "create", POOL, "--type", "process")
+        run_tool(stack, "reelflow", "db", "upgrade")
+        run_tool(stack, "prefect", "--no-prompt", "deploy", *deploy)
+        pause_scheduled(api)
         yield stack
     finally:
         for process in reversed(stack.processes):

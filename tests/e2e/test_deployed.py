@@ -8,12 +8,10 @@ stopped by pid at the end. Run alone with ``make test-e2e`` (``pytest -m e2e``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,14 +24,16 @@ import pytest
 from tests.e2e.stack import (
     BIN,
     POOL,
-    PROJECT_ROOT,
     Stack,
     Unavailable,
     deployed_stack,
     kill_tree,
+    pause_scheduled,
+    run_tool,
     submit,
 )
 from tests.factories import TINY, scripts_with_faults
+from tests.publish.conftest import sha256
 from tests.publish.youtube_fake import FakeYouTube
 
 pytestmark = pytest.mark.e2e
@@ -238,28 +238,19 @@ def test_a_quota_refusal_waits_and_the_publish_pending_deployment_publishes_it(
             "WHERE id = $1 RETURNING id",
             video_id,
         )
-        pending = _run_deployment(stack, "publish-pending/publish-pending")
+        started = run_tool(stack, "prefect", "deployment", "run", "publish-pending/publish-pending")
+        found = re.search(r"UUID: ([0-9a-f-]{36})", started)
+        assert found, started
+        pending = found.group(1)
         stack.wait_for_state(pending, {"COMPLETED"}, timeout=120)
         final = json.loads(stack.cli("status", str(video_id), "--json").stdout)
         assert final["status"] == "published", final
         [video] = youtube.videos.values()
         assert final["public_url"].endswith(video.id), final
-        assert video.sha256 == hashlib.sha256(Path(final["output"]).read_bytes()).hexdigest()
+        assert video.sha256 == sha256(Path(final["output"]))
     finally:
         kill_tree(worker, signal.SIGTERM)
         youtube.stop()
-
-
-def _run_deployment(stack: Stack, name: str) -> str:
-    """``prefect deployment run NAME``, as a user (or its schedule) starts it; the run's id."""
-    done = subprocess.run(
-        [str(BIN / "prefect"), "deployment", "run", name], env=stack.env, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    found = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout)
-    assert found, done.stdout
-    return found.group(1)
 
 
 def test_every_scheduled_deployment_gets_its_runs_from_the_server(stack: Stack) -> None:
@@ -267,32 +258,29 @@ def test_every_scheduled_deployment_gets_its_runs_from_the_server(stack: Stack) 
     run only because the server's scheduler makes their runs (with SQLAlchemy 2.1 under
     Prefect 3.8.8 it makes none, silently). No worker runs meanwhile, and the runs are
     deleted and the deployments paused again before the next test."""
+    scheduled = pause_scheduled(stack.api, paused=False)
+    assert set(scheduled.values()) >= {"recover", "expire-reviews", "publish-pending",
+                                       "prune", "notion-intake"}  # fmt: skip
+    only_scheduled = {"state": {"type": {"any_": ["SCHEDULED"]}}}
     with httpx.Client(base_url=stack.api, timeout=30) as client:
-        found = client.post("/deployments/filter", json={"limit": 200}).json()
-        scheduled = {d["id"]: d["name"] for d in found if d.get("schedules")}
-        assert set(scheduled.values()) >= {"recover", "expire-reviews", "publish-pending",
-                                           "prune", "notion-intake"}  # fmt: skip
         waiting = dict(scheduled)
         try:
-            for deployment_id in scheduled:
-                client.patch(f"/deployments/{deployment_id}", json={"paused": False})
             deadline = time.monotonic() + 90
             while waiting:
                 for deployment_id in list(waiting):
                     runs = client.post("/flow_runs/filter", json={
                         "deployments": {"id": {"any_": [deployment_id]}},
-                        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                        "flow_runs": only_scheduled,
                     }).json()  # fmt: skip
                     if runs:  # (earlier tests may have run some by hand: not those)
                         del waiting[deployment_id]
                 assert time.monotonic() < deadline, f"no scheduled run of {waiting.values()}"
                 time.sleep(1)
         finally:
-            for deployment_id in scheduled:
-                client.patch(f"/deployments/{deployment_id}", json={"paused": True})
+            pause_scheduled(stack.api)
             runs = client.post("/flow_runs/filter", json={
                 "deployments": {"id": {"any_": list(scheduled)}}, "limit": 200,
-                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                "flow_runs": only_scheduled,
             }).json()  # fmt: skip
             for run in runs:
                 client.delete(f"/flow_runs/{run['id']}")
