@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import stat
+import threading
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -118,13 +119,19 @@ def _stamp(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
+# One parse at a time: CPython 3.11's parser is not safe in threads run at once ("AST
+# constructor recursion depth mismatch", gh-106905), and Dask workers run items in threads.
+_PARSING = threading.Lock()
+
+
 @lru_cache(maxsize=512)
 def _code_facts(path: Path, mtime_ns: int, size: int) -> tuple[frozenset[str], bool]:
     """The ``_``-prefixed top-level modules ``path`` imports anywhere (in functions too), and
     whether it holds the string ``"fonts"``; memoised on the file's mtime and size. A file
     that does not parse imports nothing here: running it will say what is wrong."""
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        with _PARSING:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
     except (OSError, SyntaxError, ValueError):
         return frozenset(), False
     imports: set[str] = set()
